@@ -1,0 +1,46 @@
+#include <torchclr/exponential_lr.h>
+
+#include <cmath>
+#include <tuple>
+
+#include "archive.h"
+#include "validate.h"
+
+namespace torchclr {
+
+ExponentialLR::ExponentialLR(torch::optim::Optimizer& optimizer, ExponentialLROptions options)
+    : Scheduler(optimizer, "ExponentialLR"), options_(std::move(options)) {
+  base_lrs_ = optimizer_lrs();
+  validate();
+  start(options_.last_step());
+}
+
+void ExponentialLR::validate() {
+  detail::check_positive_lrs(name(), "the optimizer's lr", base_lrs_);
+  TORCH_CHECK(std::isfinite(options_.gamma()) && options_.gamma() > 0, name(),
+              ": expected gamma to be positive and finite, but got ", options_.gamma());
+}
+
+double ExponentialLR::compute_lr(int64_t t, size_t group) const {
+  return base_lrs_[group] * std::pow(options_.gamma(), static_cast<double>(t));
+}
+
+void ExponentialLR::save_options(torch::serialize::OutputArchive& archive) const {
+  detail::write_doubles(archive, "exponential_lr/base_lr", base_lrs_);
+  detail::write_double(archive, "exponential_lr/gamma", options_.gamma());
+}
+
+void ExponentialLR::load_options(torch::serialize::InputArchive& archive) {
+  auto state = std::tie(options_, base_lrs_);
+  const auto previous = std::make_tuple(options_, base_lrs_);
+  try {
+    base_lrs_ = detail::read_group_doubles(archive, "exponential_lr/base_lr", name(), num_groups());
+    options_.gamma(detail::read_double(archive, "exponential_lr/gamma", name()));
+    validate();
+  } catch (...) {
+    state = previous;
+    throw;
+  }
+}
+
+}  // namespace torchclr

@@ -1,0 +1,155 @@
+#include <torchclr/one_cycle_lr.h>
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include "archive.h"
+#include "validate.h"
+
+namespace torchclr {
+namespace {
+
+constexpr int kInitialLr = 0;
+constexpr int kMaxLr = 1;
+constexpr int kMinLr = 2;
+constexpr int kMaxMomentum = 0;
+constexpr int kBaseMomentum = 1;
+
+}  // namespace
+
+OneCycleLR::OneCycleLR(torch::optim::Optimizer& optimizer, OneCycleLROptions options)
+    : Scheduler(optimizer, "OneCycleLR"), options_(std::move(options)) {
+  max_lrs_ = per_group(options_.max_lr(), "max_lr");
+  base_momentums_ = per_group(options_.base_momentum(), "base_momentum");
+  max_momentums_ = per_group(options_.max_momentum(), "max_momentum");
+  validate();
+  if (options_.cycle_momentum()) {
+    require_momentum();
+  }
+  start(options_.last_step());
+}
+
+void OneCycleLR::validate() {
+  detail::check_positive_lrs(name(), "max_lr", max_lrs_);
+  const int64_t total = options_.total_steps();
+  TORCH_CHECK(total >= 1, name(), ": expected total_steps >= 1, but got ", total);
+  const double pct = options_.pct_start();
+  TORCH_CHECK(pct > 0 && pct < 1, name(), ": expected pct_start in (0, 1), but got ", pct);
+  TORCH_CHECK(std::isfinite(options_.div_factor()) && options_.div_factor() > 0, name(),
+              ": expected div_factor to be positive and finite, but got ", options_.div_factor());
+  TORCH_CHECK(std::isfinite(options_.final_div_factor()) && options_.final_div_factor() > 0, name(),
+              ": expected final_div_factor to be positive and finite, but got ",
+              options_.final_div_factor());
+  if (options_.cycle_momentum()) {
+    detail::check_momentums(name(), "base_momentum", base_momentums_);
+    detail::check_momentums(name(), "max_momentum", max_momentums_);
+  }
+
+  // Phase ends as PyTorch computes them: floats, not floored.
+  const double t = static_cast<double>(total);
+  if (options_.three_phase()) {
+    phases_ = {{pct * t - 1, kInitialLr, kMaxLr, kMaxMomentum, kBaseMomentum},
+               {2 * pct * t - 2, kMaxLr, kInitialLr, kBaseMomentum, kMaxMomentum},
+               {t - 1, kInitialLr, kMinLr, kMaxMomentum, kMaxMomentum}};
+  } else {
+    phases_ = {{pct * t - 1, kInitialLr, kMaxLr, kMaxMomentum, kBaseMomentum},
+               {t - 1, kMaxLr, kMinLr, kBaseMomentum, kMaxMomentum}};
+  }
+  double start = 0;
+  for (size_t i = 0; i < phases_.size(); ++i) {
+    TORCH_CHECK(phases_[i].end_step > start, name(), ": expected every phase to span at least ",
+                "one iteration, but phase ", i + 1, " of ", phases_.size(), " runs from ", start,
+                " to ", phases_[i].end_step, " (total_steps ", total, ", pct_start ", pct,
+                "); raise total_steps or change pct_start");
+    start = phases_[i].end_step;
+  }
+}
+
+void OneCycleLR::check_iteration(int64_t t) const {
+  TORCH_CHECK(t <= options_.total_steps(), name(), ": tried to step to iteration ", t,
+              ", but the schedule has total_steps = ", options_.total_steps());
+}
+
+std::pair<const OneCycleLR::Phase*, double> OneCycleLR::locate(int64_t t) const {
+  // Iteration total_steps, reachable by one final step(), holds the end of the last phase.
+  const double step = static_cast<double>(std::min<int64_t>(t, options_.total_steps() - 1));
+  double start = 0;
+  for (size_t i = 0; i < phases_.size(); ++i) {
+    const Phase& phase = phases_[i];
+    if (step <= phase.end_step || i + 1 == phases_.size()) {
+      return {&phase, (step - start) / (phase.end_step - start)};
+    }
+    start = phase.end_step;
+  }
+  return {&phases_.back(), 1.0};  // unreachable: the last phase always matches
+}
+
+double OneCycleLR::anneal(double start, double end, double pct) const {
+  if (options_.anneal_strategy() == AnnealStrategy::Cos) {
+    const double cos_out = std::cos(M_PI * pct) + 1;
+    return end + (start - end) / 2.0 * cos_out;
+  }
+  return (end - start) * pct + start;
+}
+
+double OneCycleLR::compute_lr(int64_t t, size_t group) const {
+  const double initial = max_lrs_[group] / options_.div_factor();
+  const double lrs[] = {initial, max_lrs_[group], initial / options_.final_div_factor()};
+  const auto located = locate(t);
+  return anneal(lrs[located.first->start_lr], lrs[located.first->end_lr], located.second);
+}
+
+double OneCycleLR::compute_momentum(int64_t t, size_t group) const {
+  const double momentums[] = {max_momentums_[group], base_momentums_[group]};
+  const auto located = locate(t);
+  return anneal(momentums[located.first->start_momentum], momentums[located.first->end_momentum],
+                located.second);
+}
+
+void OneCycleLR::save_options(torch::serialize::OutputArchive& archive) const {
+  detail::write_doubles(archive, "one_cycle_lr/max_lr", max_lrs_);
+  detail::write_int(archive, "one_cycle_lr/total_steps", options_.total_steps());
+  detail::write_double(archive, "one_cycle_lr/pct_start", options_.pct_start());
+  detail::write_int(archive, "one_cycle_lr/anneal_strategy",
+                    static_cast<int64_t>(options_.anneal_strategy()));
+  detail::write_double(archive, "one_cycle_lr/div_factor", options_.div_factor());
+  detail::write_double(archive, "one_cycle_lr/final_div_factor", options_.final_div_factor());
+  detail::write_int(archive, "one_cycle_lr/three_phase", options_.three_phase() ? 1 : 0);
+  detail::write_int(archive, "one_cycle_lr/cycle_momentum", options_.cycle_momentum() ? 1 : 0);
+  detail::write_doubles(archive, "one_cycle_lr/base_momentum", base_momentums_);
+  detail::write_doubles(archive, "one_cycle_lr/max_momentum", max_momentums_);
+}
+
+void OneCycleLR::load_options(torch::serialize::InputArchive& archive) {
+  auto state = std::tie(options_, phases_, max_lrs_, base_momentums_, max_momentums_);
+  const auto previous =
+      std::make_tuple(options_, phases_, max_lrs_, base_momentums_, max_momentums_);
+  try {
+    max_lrs_ = detail::read_group_doubles(archive, "one_cycle_lr/max_lr", name(), num_groups());
+    base_momentums_ =
+        detail::read_group_doubles(archive, "one_cycle_lr/base_momentum", name(), num_groups());
+    max_momentums_ =
+        detail::read_group_doubles(archive, "one_cycle_lr/max_momentum", name(), num_groups());
+    options_.total_steps(detail::read_int(archive, "one_cycle_lr/total_steps", name()));
+    options_.pct_start(detail::read_double(archive, "one_cycle_lr/pct_start", name()));
+    const int64_t strategy = detail::read_int(archive, "one_cycle_lr/anneal_strategy", name());
+    TORCH_CHECK(strategy == 0 || strategy == 1, name(), ": expected an anneal strategy of 0 or 1 ",
+                "in the checkpoint, but got ", strategy);
+    options_.anneal_strategy(static_cast<AnnealStrategy>(strategy));
+    options_.div_factor(detail::read_double(archive, "one_cycle_lr/div_factor", name()));
+    options_.final_div_factor(
+        detail::read_double(archive, "one_cycle_lr/final_div_factor", name()));
+    options_.three_phase(detail::read_int(archive, "one_cycle_lr/three_phase", name()) != 0);
+    options_.cycle_momentum(detail::read_int(archive, "one_cycle_lr/cycle_momentum", name()) != 0);
+    validate();
+    if (options_.cycle_momentum()) {
+      require_momentum();
+    }
+  } catch (...) {
+    state = previous;
+    throw;
+  }
+}
+
+}  // namespace torchclr

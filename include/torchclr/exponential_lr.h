@@ -1,0 +1,44 @@
+#pragma once
+
+#include <torch/arg.h>
+#include <torchclr/scheduler.h>
+
+#include <cstdint>
+
+namespace torchclr {
+
+/// Options of `ExponentialLR`.
+///
+/// Example (the CLR paper's "exp" policy):
+/// ```
+/// torchclr::ExponentialLR scheduler(optimizer, torchclr::ExponentialLROptions(0.99994));
+/// ```
+struct ExponentialLROptions {
+  ExponentialLROptions(double gamma) : gamma_(gamma) {}  // NOLINT(google-explicit-constructor)
+
+  /// Factor applied every iteration.
+  TORCH_ARG(double, gamma);
+  /// -1 starts at iteration 0; k >= 0 resumes at iteration k. Default: -1
+  TORCH_ARG(int64_t, last_step) = -1;
+};
+
+/// Exponential decay, as PyTorch's `ExponentialLR` and Caffe's "exp" policy:
+/// lr = base * gamma^t, computed in closed form (no drift from repeated products). The base LRs
+/// are the optimizer's LRs at construction.
+class ExponentialLR : public Scheduler {
+ public:
+  ExponentialLR(torch::optim::Optimizer& optimizer, ExponentialLROptions options);
+
+  const ExponentialLROptions& options() const { return options_; }
+
+ private:
+  double compute_lr(int64_t t, size_t group) const override;
+  void save_options(torch::serialize::OutputArchive& archive) const override;
+  void load_options(torch::serialize::InputArchive& archive) override;
+  void validate();
+
+  ExponentialLROptions options_;
+  std::vector<double> base_lrs_;
+};
+
+}  // namespace torchclr

@@ -1,0 +1,12 @@
+#pragma once
+
+/// torchclr: cyclical learning rates and the LR range test for LibTorch.
+
+#include <torchclr/cyclic_lr.h>
+#include <torchclr/exponential_lr.h>
+#include <torchclr/linear_lr.h>
+#include <torchclr/momentum.h>
+#include <torchclr/multi_step_lr.h>
+#include <torchclr/one_cycle_lr.h>
+#include <torchclr/scheduler.h>
+#include <torchclr/version.h>

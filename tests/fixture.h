@@ -1,0 +1,51 @@
+#pragma once
+
+// Reads the golden fixtures written by generate_fixtures.py and builds the matching optimizer and
+// torchclr scheduler from a fixture's config line.
+
+#include <torch/torch.h>
+#include <torchclr/torchclr.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace torchclr_test {
+
+struct Fixture {
+  std::string name;
+  std::map<std::string, std::string> config;
+  std::vector<std::string> columns;
+  std::vector<std::vector<double>> rows;  // rows[t][column]
+
+  size_t num_groups() const;
+  bool has_momentum() const { return columns.size() > num_groups(); }
+};
+
+/// All fixture names (file stems) under TORCHCLR_FIXTURES_DIR, sorted.
+std::vector<std::string> fixture_names();
+Fixture load_fixture(const std::string& name);
+
+/// Parameters and optimizer of a fixture: one single-element parameter per param group.
+struct OptimizerUnderTest {
+  std::vector<torch::Tensor> params;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+};
+OptimizerUnderTest make_optimizer(const std::string& kind, const std::vector<double>& lrs,
+                                  double momentum = 0.9);
+
+/// The fixture's scheduler on `optimizer`, resuming at `last_step` when >= 0.
+std::unique_ptr<torchclr::Scheduler> make_scheduler(const Fixture& fixture,
+                                                    torch::optim::Optimizer& optimizer,
+                                                    int64_t last_step = -1);
+
+std::vector<double> parse_doubles(const std::string& text);
+
+/// The custom scale functions of the fixtures, as in generate_fixtures.py.
+std::function<double(double)> scale_fn_named(const std::string& name);
+
+/// |a - b| <= 1e-12 * max(|a|, |b|), or both exactly zero.
+::testing::AssertionResult close_relative(double expected, double actual, double tolerance = 1e-12);
+
+}  // namespace torchclr_test

@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Writes the golden LR/momentum sequences of PyTorch's own Python schedulers to fixtures/.
+
+Run with Debian's python3-torch: `/usr/bin/python3 tests/generate_fixtures.py`. Each fixture is a
+text file: a `config` line (how the C++ test builds the same scheduler), a `columns` line, then one
+row per iteration t = 0..N: the values after construction, then after each `step()`.
+"""
+import math
+import os
+import warnings
+
+import torch
+from torch.optim import lr_scheduler
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "fixtures")
+
+# Custom scale functions, defined identically in scheduler_golden_test.cpp.
+SCALE_FNS = {
+    "hyperbolic": lambda x: 1.0 / (1.0 + 0.5 * x),
+    "slow_decay": lambda x: 1.0 / (1.0 + 0.01 * x),
+}
+
+
+def make_optimizer(kind, lrs, momentum):
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in lrs]
+    groups = [{"params": [p], "lr": lr} for p, lr in zip(params, lrs)]
+    if kind == "sgd":
+        return torch.optim.SGD(groups, lr=lrs[0], momentum=momentum)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(groups, lr=lrs[0], momentum=momentum)
+    if kind == "adam":
+        return torch.optim.Adam(groups, lr=lrs[0])
+    raise ValueError(kind)
+
+
+def momentum_of(group):
+    return group["betas"][0] if "betas" in group else group["momentum"]
+
+
+def fmt_list(values):
+    return ",".join(repr(float(v)) if isinstance(v, float) else str(v) for v in values)
+
+
+def write(name, config, optimizer, scheduler, steps, with_momentum):
+    groups = optimizer.param_groups
+    columns = [f"lr{g}" for g in range(len(groups))]
+    if with_momentum:
+        columns += [f"momentum{g}" for g in range(len(groups))]
+    rows = []
+    for t in range(steps + 1):
+        if t > 0:
+            scheduler.step()
+        row = [g["lr"] for g in groups]
+        if with_momentum:
+            row += [momentum_of(g) for g in groups]
+        rows.append(row)
+    path = os.path.join(OUT, name + ".txt")
+    with open(path, "w") as f:
+        f.write("config " + " ".join(f"{k}={v}" for k, v in config.items()) + "\n")
+        f.write("columns " + " ".join(columns) + "\n")
+        for t, row in enumerate(rows):
+            f.write(str(t) + " " + " ".join(repr(v) for v in row) + "\n")
+
+
+def cyclic(name, base_lr, max_lr, up, down=None, mode="triangular", gamma=1.0, scale_fn=None,
+           scale_mode="cycle", cycle_momentum=False, base_momentum=0.8, max_momentum=0.9,
+           optimizer="sgd", lrs=(0.1,), steps=None):
+    opt = make_optimizer(optimizer, list(lrs), momentum=0.9)
+    sched = lr_scheduler.CyclicLR(
+        opt, base_lr=base_lr, max_lr=max_lr, step_size_up=up, step_size_down=down, mode=mode,
+        gamma=gamma, scale_fn=SCALE_FNS[scale_fn] if scale_fn else None, scale_mode=scale_mode,
+        cycle_momentum=cycle_momentum, base_momentum=base_momentum, max_momentum=max_momentum)
+    as_list = lambda v: v if isinstance(v, (list, tuple)) else [v]
+    config = {
+        "scheduler": "CyclicLR", "optimizer": optimizer, "lrs": fmt_list(lrs),
+        "base_lr": fmt_list(as_list(base_lr)), "max_lr": fmt_list(as_list(max_lr)),
+        "step_size_up": up, "step_size_down": down if down is not None else up, "mode": mode,
+        "gamma": repr(gamma), "scale_fn": scale_fn or "none", "scale_mode": scale_mode,
+        "cycle_momentum": int(cycle_momentum), "base_momentum": fmt_list(as_list(base_momentum)),
+        "max_momentum": fmt_list(as_list(max_momentum)),
+    }
+    period = up + (down if down is not None else up)
+    write(name, config, opt, sched, steps or 3 * period + 7, cycle_momentum)
+
+
+def one_cycle(name, max_lr, total, pct_start=0.3, anneal="cos", div_factor=25.0,
+              final_div_factor=1e4, three_phase=False, cycle_momentum=True, base_momentum=0.85,
+              max_momentum=0.95, optimizer="sgd", lrs=(0.1,)):
+    opt = make_optimizer(optimizer, list(lrs), momentum=0.9)
+    sched = lr_scheduler.OneCycleLR(
+        opt, max_lr=max_lr, total_steps=total, pct_start=pct_start, anneal_strategy=anneal,
+        div_factor=div_factor, final_div_factor=final_div_factor, three_phase=three_phase,
+        cycle_momentum=cycle_momentum, base_momentum=base_momentum, max_momentum=max_momentum)
+    as_list = lambda v: v if isinstance(v, (list, tuple)) else [v]
+    config = {
+        "scheduler": "OneCycleLR", "optimizer": optimizer, "lrs": fmt_list(lrs),
+        "max_lr": fmt_list(as_list(max_lr)), "total_steps": total, "pct_start": repr(pct_start),
+        "anneal_strategy": anneal, "div_factor": repr(div_factor),
+        "final_div_factor": repr(final_div_factor), "three_phase": int(three_phase),
+        "cycle_momentum": int(cycle_momentum), "base_momentum": fmt_list(as_list(base_momentum)),
+        "max_momentum": fmt_list(as_list(max_momentum)),
+    }
+    # Iterations 0 .. total - 1: PyTorch extrapolates at t = total, torchclr holds (documented).
+    write(name, config, opt, sched, total - 1, cycle_momentum)
+
+
+def multi_step(name, milestones, gamma, lrs, steps):
+    opt = make_optimizer("sgd", list(lrs), momentum=0.9)
+    sched = lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=gamma)
+    config = {"scheduler": "MultiStepLR", "optimizer": "sgd", "lrs": fmt_list(lrs),
+              "milestones": fmt_list(milestones), "gamma": repr(gamma)}
+    write(name, config, opt, sched, steps, False)
+
+
+def exponential(name, gamma, lrs, steps):
+    opt = make_optimizer("sgd", list(lrs), momentum=0.9)
+    sched = lr_scheduler.ExponentialLR(opt, gamma=gamma)
+    config = {"scheduler": "ExponentialLR", "optimizer": "sgd", "lrs": fmt_list(lrs),
+              "gamma": repr(gamma)}
+    write(name, config, opt, sched, steps, False)
+
+
+def linear(name, start_factor, end_factor, total_iters, lrs, steps):
+    opt = make_optimizer("sgd", list(lrs), momentum=0.9)
+    sched = lr_scheduler.LinearLR(opt, start_factor=start_factor, end_factor=end_factor,
+                                  total_iters=total_iters)
+    config = {"scheduler": "LinearLR", "optimizer": "sgd", "lrs": fmt_list(lrs),
+              "start_factor": repr(start_factor), "end_factor": repr(end_factor),
+              "total_iters": total_iters}
+    write(name, config, opt, sched, steps, False)
+
+
+def main():
+    warnings.simplefilter("ignore")
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        if f.endswith(".txt"):
+            os.remove(os.path.join(OUT, f))
+
+    cyclic("cyclic_triangular", 0.001, 0.006, up=20)
+    cyclic("cyclic_triangular_asymmetric", 0.001, 0.006, up=7, down=23)
+    cyclic("cyclic_triangular_odd_ratio", 1e-4, 3e-3, up=3, down=10)
+    cyclic("cyclic_triangular2", 0.001, 0.006, up=10, steps=130)
+    cyclic("cyclic_triangular2_asymmetric", 0.01, 0.1, up=5, down=11, mode="triangular2")
+    cyclic("cyclic_exp_range", 0.001, 0.006, up=25, mode="exp_range", gamma=0.99)
+    cyclic("cyclic_exp_range_paper_gamma", 0.001, 0.006, up=200, mode="exp_range",
+           gamma=0.99994, steps=2000)
+    cyclic("cyclic_scale_fn_cycle", 0.001, 0.006, up=8, down=12, scale_fn="hyperbolic",
+           scale_mode="cycle")
+    cyclic("cyclic_scale_fn_iterations", 0.001, 0.006, up=8, down=12, scale_fn="slow_decay",
+           scale_mode="iterations")
+    cyclic("cyclic_groups", [0.001, 0.002, 0.0005], [0.006, 0.012, 0.001], up=9, down=6,
+           mode="triangular2", lrs=(0.1, 0.2, 0.3))
+    cyclic("cyclic_momentum_sgd", 0.001, 0.006, up=10, cycle_momentum=True)
+    cyclic("cyclic_momentum_groups", [0.01, 0.02], [0.1, 0.2], up=6, down=9, mode="exp_range",
+           gamma=0.995, cycle_momentum=True, base_momentum=[0.8, 0.85], max_momentum=[0.9, 0.95],
+           lrs=(0.1, 0.1))
+    cyclic("cyclic_momentum_rmsprop", 0.001, 0.006, up=10, mode="triangular2",
+           cycle_momentum=True, optimizer="rmsprop")
+
+    one_cycle("one_cycle_cos", 0.1, 100)
+    one_cycle("one_cycle_linear", 0.1, 100, anneal="linear")
+    one_cycle("one_cycle_three_phase", 0.1, 100, three_phase=True)
+    one_cycle("one_cycle_three_phase_linear", 0.05, 77, pct_start=0.25, anneal="linear",
+              three_phase=True)
+    one_cycle("one_cycle_odd", 0.3, 37, pct_start=0.41, div_factor=10.0, final_div_factor=100.0)
+    one_cycle("one_cycle_groups", [0.1, 0.01], 50, base_momentum=[0.85, 0.8],
+              max_momentum=[0.95, 0.9], lrs=(0.1, 0.1))
+    one_cycle("one_cycle_adam", 0.01, 60, optimizer="adam")
+    one_cycle("one_cycle_no_momentum", 0.1, 40, cycle_momentum=False)
+
+    multi_step("multi_step_caffe", [60, 65], 0.1, (0.001,), 80)
+    multi_step("multi_step_repeated", [3, 10, 10, 25], 0.5, (0.1, 0.05), 40)
+    exponential("exponential_paper", 0.99994, (0.001,), 1500)
+    exponential("exponential_groups", 0.9, (0.1, 0.02), 60)
+    linear("linear_paper_decay", 1.0, 1.0 / 7.0, 40, (0.007,), 60)
+    linear("linear_warmup", 0.25, 1.0, 17, (0.1, 0.3), 30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+// Every invalid option is a clear error naming the class, what was expected and what was given.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+
+#include "fixture.h"
+
+namespace torchclr_test {
+namespace {
+
+using torchclr::CyclicLR;
+using torchclr::CyclicLROptions;
+
+void expect_error(const std::function<void()>& action, const std::string& message) {
+  try {
+    action();
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(message), std::string::npos)
+        << "message was: " << e.what() << "\nexpected to contain: " << message;
+    return;
+  }
+  ADD_FAILURE() << "expected an error containing: " << message;
+}
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+TEST(CyclicLRErrors, RejectsNonPositiveOrNaNLearningRates) {
+  auto opt = make_optimizer("sgd", {0.1});
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(0.0, 1.0)); },
+               "CyclicLR: expected base_lr to be positive and finite, but got 0 for param group 0");
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(-1e-3, 1.0)); },
+               "CyclicLR: expected base_lr to be positive and finite, but got -0.001");
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(1e-3, kNaN)); },
+               "CyclicLR: expected max_lr to be positive and finite, but got nan");
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(kNaN, 1.0)); },
+               "CyclicLR: expected base_lr to be positive and finite, but got nan");
+}
+
+TEST(CyclicLRErrors, RejectsMaxLrBelowBaseLr) {
+  auto opt = make_optimizer("sgd", {0.1, 0.1});
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(6e-3, 1e-3)); },
+               "CyclicLR: expected max_lr >= base_lr, but got max_lr 0.001 and base_lr 0.006 for "
+               "param group 0");
+  expect_error(
+      [&] {
+        CyclicLR(*opt.optimizer, CyclicLROptions(1e-3, {6e-3, 1e-4}));
+      },
+      "for param group 1");
+}
+
+TEST(CyclicLRErrors, RejectsStepSizesBelowOne) {
+  auto opt = make_optimizer("sgd", {0.1});
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(1e-3, 6e-3).step_size_up(0)); },
+               "CyclicLR: expected step_size_up >= 1, but got 0");
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(1e-3, 6e-3).step_size_down(-3)); },
+               "CyclicLR: expected step_size_down >= 1, but got -3");
+}
+
+TEST(CyclicLRErrors, RejectsBadGammaAndMomentum) {
+  auto opt = make_optimizer("sgd", {0.1});
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(1e-3, 6e-3).gamma(0)); },
+               "CyclicLR: expected gamma to be positive and finite, but got 0");
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(1e-3, 6e-3).max_momentum(1.5)); },
+               "CyclicLR: expected max_momentum in [0, 1), but got 1.5");
+}
+
+TEST(CyclicLRErrors, RejectsSizeMismatchWithParamGroups) {
+  auto opt = make_optimizer("sgd", {0.1, 0.1, 0.1});
+  expect_error(
+      [&] {
+        CyclicLR(*opt.optimizer, CyclicLROptions({1e-3, 2e-3}, 6e-3));
+      },
+      "CyclicLR: expected base_lr to have 1 value or one per param group (3), but got 2 "
+      "values");
+  expect_error(
+      [&] {
+        CyclicLR(*opt.optimizer, CyclicLROptions(1e-3, 6e-3).base_momentum({0.8, 0.8}));
+      },
+      "CyclicLR: expected base_momentum to have 1 value or one per param group (3), but got 2");
+}
+
+TEST(CyclicLRErrors, RejectsMomentumCyclingWithoutMomentum) {
+  auto opt = make_optimizer("adagrad", {0.1});
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(1e-3, 6e-3)); },
+               "CyclicLR: expected an optimizer with a momentum to cycle (SGD or RMSprop "
+               "'momentum', Adam or AdamW 'betas'), but got one without; pass "
+               "cycle_momentum(false)");
+}
+
+TEST(CyclicLRErrors, RejectsNegativeLastStep) {
+  auto opt = make_optimizer("sgd", {0.1});
+  expect_error([&] { CyclicLR(*opt.optimizer, CyclicLROptions(1e-3, 6e-3).last_step(-2)); },
+               "CyclicLR: expected last_step >= -1, but got -2");
+}
+
+TEST(OneCycleLRErrors, RejectsBadOptions) {
+  using torchclr::OneCycleLR;
+  using torchclr::OneCycleLROptions;
+  auto opt = make_optimizer("sgd", {0.1});
+  expect_error([&] { OneCycleLR(*opt.optimizer, OneCycleLROptions(0.1, 100).pct_start(0)); },
+               "OneCycleLR: expected pct_start in (0, 1), but got 0");
+  expect_error([&] { OneCycleLR(*opt.optimizer, OneCycleLROptions(0.1, 100).pct_start(1.0)); },
+               "OneCycleLR: expected pct_start in (0, 1), but got 1");
+  expect_error([&] { OneCycleLR(*opt.optimizer, OneCycleLROptions(0.1, 0)); },
+               "OneCycleLR: expected total_steps >= 1, but got 0");
+  expect_error([&] { OneCycleLR(*opt.optimizer, OneCycleLROptions(-0.1, 100)); },
+               "OneCycleLR: expected max_lr to be positive and finite, but got -0.1");
+  expect_error([&] { OneCycleLR(*opt.optimizer, OneCycleLROptions(0.1, 100).div_factor(0)); },
+               "OneCycleLR: expected div_factor to be positive and finite, but got 0");
+  expect_error([&] { OneCycleLR(*opt.optimizer, OneCycleLROptions(0.1, 3)); },
+               "OneCycleLR: expected every phase to span at least one iteration, but phase 1 of 2");
+  expect_error(
+      [&] {
+        OneCycleLR(*opt.optimizer, OneCycleLROptions(0.1, 100).pct_start(0.6).three_phase(true));
+      },
+      "phase 3 of 3");
+  expect_error(
+      [&] { OneCycleLR(*opt.optimizer, OneCycleLROptions(0.1, 100).last_step(101)); },
+      "OneCycleLR: tried to step to iteration 101, but the schedule has total_steps = 100");
+  auto adagrad = make_optimizer("adagrad", {0.1});
+  expect_error([&] { OneCycleLR(*adagrad.optimizer, OneCycleLROptions(0.1, 100)); },
+               "OneCycleLR: expected an optimizer with a momentum to cycle");
+}
+
+TEST(DecaySchedulerErrors, RejectBadOptions) {
+  auto opt = make_optimizer("sgd", {0.1});
+  expect_error(
+      [&] {
+        torchclr::MultiStepLR(*opt.optimizer, torchclr::MultiStepLROptions({10, 0}));
+      },
+      "MultiStepLR: expected milestones >= 1, but got 0");
+  expect_error(
+      [&] {
+        torchclr::MultiStepLR(*opt.optimizer, torchclr::MultiStepLROptions({10}).gamma(kNaN));
+      },
+      "MultiStepLR: expected gamma to be positive and finite, but got nan");
+  expect_error([&] { torchclr::ExponentialLR(*opt.optimizer, torchclr::ExponentialLROptions(-1)); },
+               "ExponentialLR: expected gamma to be positive and finite, but got -1");
+  expect_error([&] { torchclr::LinearLR(*opt.optimizer, torchclr::LinearLROptions(0)); },
+               "LinearLR: expected total_iters >= 1, but got 0");
+  expect_error(
+      [&] { torchclr::LinearLR(*opt.optimizer, torchclr::LinearLROptions(10).start_factor(0)); },
+      "LinearLR: expected start_factor in (0, 1], but got 0");
+  expect_error(
+      [&] { torchclr::LinearLR(*opt.optimizer, torchclr::LinearLROptions(10).end_factor(1.5)); },
+      "LinearLR: expected end_factor in [0, 1], but got 1.5");
+  auto zero = make_optimizer("sgd", {0.0});
+  expect_error(
+      [&] { torchclr::ExponentialLR(*zero.optimizer, torchclr::ExponentialLROptions(0.9)); },
+      "ExponentialLR: expected the optimizer's lr to be positive and finite, but got 0");
+}
+
+TEST(CheckpointErrors, RejectsAnotherSchedulerType) {
+  auto opt = make_optimizer("sgd", {0.1});
+  CyclicLR cyclic(*opt.optimizer, CyclicLROptions(1e-3, 6e-3));
+  torch::serialize::OutputArchive out;
+  cyclic.save(out);
+  std::ostringstream bytes;
+  out.save_to(bytes);
+  torch::serialize::InputArchive in;
+  std::istringstream stream(bytes.str());
+  in.load_from(stream);
+  auto other = make_optimizer("sgd", {0.1});
+  torchclr::OneCycleLR one_cycle(*other.optimizer, torchclr::OneCycleLROptions(0.1, 100));
+  expect_error([&] { one_cycle.load(in); },
+               "OneCycleLR: expected a checkpoint of a OneCycleLR, but got one of a CyclicLR");
+  EXPECT_EQ(one_cycle.last_step(), 0);
+}
+
+TEST(CheckpointErrors, RejectsAnotherNumberOfGroupsAndLeavesSchedulerUnchanged) {
+  auto opt = make_optimizer("sgd", {0.1, 0.2});
+  CyclicLR two(*opt.optimizer, CyclicLROptions(1e-3, 6e-3).step_size_up(5));
+  for (int i = 0; i < 3; ++i) two.step();
+  torch::serialize::OutputArchive out;
+  two.save(out);
+  std::ostringstream bytes;
+  out.save_to(bytes);
+  torch::serialize::InputArchive in;
+  std::istringstream stream(bytes.str());
+  in.load_from(stream);
+  auto other = make_optimizer("sgd", {0.1});
+  CyclicLR one(*other.optimizer, CyclicLROptions(1e-3, 6e-3).step_size_up(5));
+  expect_error([&] { one.load(in); },
+               "CyclicLR: expected a checkpoint for 1 param groups, but got one for 2");
+  EXPECT_EQ(one.last_step(), 0);
+  EXPECT_EQ(one.get_last_lr()[0], 1e-3);
+}
+
+TEST(CheckpointErrors, RejectsAnArchiveThatIsNoSchedulerCheckpoint) {
+  auto opt = make_optimizer("sgd", {0.1});
+  torch::serialize::OutputArchive out;
+  opt.optimizer->save(out);
+  std::ostringstream bytes;
+  out.save_to(bytes);
+  torch::serialize::InputArchive in;
+  std::istringstream stream(bytes.str());
+  in.load_from(stream);
+  CyclicLR cyclic(*opt.optimizer, CyclicLROptions(1e-3, 6e-3));
+  expect_error([&] { cyclic.load(in); },
+               "CyclicLR: expected a torchclr scheduler checkpoint, but the archive has no "
+               "'torchclr/type' entry");
+}
+
+TEST(SchedulerErrors, RejectsOptimizerWhoseGroupCountChanged) {
+  auto opt = make_optimizer("sgd", {0.1});
+  CyclicLR cyclic(*opt.optimizer, CyclicLROptions(1e-3, 6e-3).step_size_up(4));
+  opt.optimizer->add_param_group(
+      torch::optim::OptimizerParamGroup({torch::zeros({1}, torch::requires_grad())},
+                                        std::make_unique<torch::optim::SGDOptions>(0.1)));
+  expect_error([&] { cyclic.step(); },
+               "CyclicLR: expected the optimizer to keep its 1 param groups, but it now has 2");
+}
+
+}  // namespace
+}  // namespace torchclr_test
