@@ -1,9 +1,14 @@
 #!/usr/bin/python3
 """Times PyTorch's Python schedulers' step() on this machine, the peer of scheduler_bench.
 
-Usage: /usr/bin/python3 bench/python_scheduler_bench.py  (Debian's python3-torch)
-Prints one line per case: name, groups, nanoseconds per step (best of 5 repeats).
+Usage: /usr/bin/python3 bench/python_scheduler_bench.py [--cpp build/bench/scheduler_bench]
+(Debian's python3-torch). Prints one line per case: name, groups, nanoseconds per Python step (best
+of 5 repeats) and, with --cpp, the C++ scheduler_bench figure of the same case measured in the same
+run, and the ratio.
 """
+import argparse
+import json
+import subprocess
 import timeit
 import warnings
 
@@ -30,17 +35,43 @@ CASES = {
 }
 
 
+def cpp_timings(binary):
+    """ns per step of each BM_<case>/<groups> of scheduler_bench (real time, median of 5)."""
+    out = subprocess.run(
+        [binary, "--benchmark_format=json", "--benchmark_repetitions=5",
+         "--benchmark_report_aggregates_only=true", "--benchmark_min_time=0.2"],
+        check=True, capture_output=True, text=True).stdout
+    timings = {}
+    for bench in json.loads(out)["benchmarks"]:
+        if bench.get("aggregate_name") == "median":
+            name, groups = bench["run_name"][len("BM_"):].split("/")
+            scale = {"ns": 1, "us": 1e3, "ms": 1e6}[bench["time_unit"]]
+            timings[(name, int(groups))] = bench["real_time"] * scale
+    return timings
+
+
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cpp", help="path of the scheduler_bench binary to run in the same run")
+    args = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
+    cpp = cpp_timings(args.cpp) if args.cpp else {}
     print(f"# PyTorch {torch.__version__}")
-    print(f"{'case':34s} {'groups':>6s} {'ns/step':>10s}")
+    header = f"{'case':34s} {'groups':>6s} {'Python ns':>10s}"
+    if cpp:
+        header += f" {'C++ ns':>8s} {'speed-up':>9s}"
+    print(header)
     for name, make in CASES.items():
         for groups in (1, 64):
             scheduler = make(sgd(groups))
             number = 20000 if groups == 1 else 2000
-            best = min(timeit.repeat(scheduler.step, number=number, repeat=5)) / number
-            print(f"{name:34s} {groups:6d} {best * 1e9:10.0f}")
+            best = min(timeit.repeat(scheduler.step, number=number, repeat=5)) / number * 1e9
+            line = f"{name:34s} {groups:6d} {best:10.0f}"
+            if (name, groups) in cpp:
+                ns = cpp[(name, groups)]
+                line += f" {ns:8.0f} {best / ns:8.0f}x"
+            print(line)
 
 
 if __name__ == "__main__":
