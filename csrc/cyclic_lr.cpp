@@ -70,17 +70,19 @@ CyclicLR::Position CyclicLR::position(int64_t t) const {
   return result;
 }
 
-double CyclicLR::compute_lr(int64_t t, size_t group) const {
+void CyclicLR::compute(int64_t t, double* lrs, double* momentums) const {
   const Position p = position(t);
-  // Same association as PyTorch: base + ((max - base) * fraction) * scale.
-  const double height = (max_lrs_[group] - base_lrs_[group]) * p.fraction;
-  return base_lrs_[group] + height * p.scale;
-}
-
-double CyclicLR::compute_momentum(int64_t t, size_t group) const {
-  const Position p = position(t);
-  const double height = (max_momentums_[group] - base_momentums_[group]) * p.fraction;
-  return max_momentums_[group] - height * p.scale;
+  for (size_t g = 0; g < base_lrs_.size(); ++g) {
+    // Same association as PyTorch: base + ((max - base) * fraction) * scale.
+    const double height = (max_lrs_[g] - base_lrs_[g]) * p.fraction;
+    lrs[g] = base_lrs_[g] + height * p.scale;
+  }
+  if (momentums != nullptr) {
+    for (size_t g = 0; g < base_momentums_.size(); ++g) {
+      const double height = (max_momentums_[g] - base_momentums_[g]) * p.fraction;
+      momentums[g] = max_momentums_[g] - height * p.scale;
+    }
+  }
 }
 
 void CyclicLR::save_options(torch::serialize::OutputArchive& archive) const {

@@ -21,8 +21,11 @@ void ExponentialLR::validate() {
               ": expected gamma to be positive and finite, but got ", options_.gamma());
 }
 
-double ExponentialLR::compute_lr(int64_t t, size_t group) const {
-  return base_lrs_[group] * std::pow(options_.gamma(), static_cast<double>(t));
+void ExponentialLR::compute(int64_t t, double* lrs, double* /*momentums*/) const {
+  const double factor = std::pow(options_.gamma(), static_cast<double>(t));
+  for (size_t g = 0; g < base_lrs_.size(); ++g) {
+    lrs[g] = base_lrs_[g] * factor;
+  }
 }
 
 void ExponentialLR::save_options(torch::serialize::OutputArchive& archive) const {

@@ -26,12 +26,14 @@ void LinearLR::validate() {
               options_.total_iters());
 }
 
-double LinearLR::compute_lr(int64_t t, size_t group) const {
+void LinearLR::compute(int64_t t, double* lrs, double* /*momentums*/) const {
   const double done = static_cast<double>(std::min(t, options_.total_iters())) /
                       static_cast<double>(options_.total_iters());
   const double factor =
       options_.start_factor() + (options_.end_factor() - options_.start_factor()) * done;
-  return base_lrs_[group] * factor;
+  for (size_t g = 0; g < base_lrs_.size(); ++g) {
+    lrs[g] = base_lrs_[g] * factor;
+  }
 }
 
 void LinearLR::save_options(torch::serialize::OutputArchive& archive) const {

@@ -26,11 +26,14 @@ void MultiStepLR::validate() {
               ": expected gamma to be positive and finite, but got ", options_.gamma());
 }
 
-double MultiStepLR::compute_lr(int64_t t, size_t group) const {
+void MultiStepLR::compute(int64_t t, double* lrs, double* /*momentums*/) const {
   const auto& milestones = options_.milestones();
   const auto passed =
       std::upper_bound(milestones.begin(), milestones.end(), t) - milestones.begin();
-  return base_lrs_[group] * std::pow(options_.gamma(), static_cast<double>(passed));
+  const double factor = std::pow(options_.gamma(), static_cast<double>(passed));
+  for (size_t g = 0; g < base_lrs_.size(); ++g) {
+    lrs[g] = base_lrs_[g] * factor;
+  }
 }
 
 void MultiStepLR::save_options(torch::serialize::OutputArchive& archive) const {

@@ -85,26 +85,30 @@ std::pair<const OneCycleLR::Phase*, double> OneCycleLR::locate(int64_t t) const 
   return {&phases_.back(), 1.0};  // unreachable: the last phase always matches
 }
 
-double OneCycleLR::anneal(double start, double end, double pct) const {
+double OneCycleLR::anneal(double start, double end, double weight) const {
+  // The same operations as PyTorch's _annealing_cos / _annealing_linear.
   if (options_.anneal_strategy() == AnnealStrategy::Cos) {
-    const double cos_out = std::cos(M_PI * pct) + 1;
-    return end + (start - end) / 2.0 * cos_out;
+    return end + (start - end) / 2.0 * weight;
   }
-  return (end - start) * pct + start;
+  return (end - start) * weight + start;
 }
 
-double OneCycleLR::compute_lr(int64_t t, size_t group) const {
-  const double initial = max_lrs_[group] / options_.div_factor();
-  const double lrs[] = {initial, max_lrs_[group], initial / options_.final_div_factor()};
+void OneCycleLR::compute(int64_t t, double* lrs, double* momentums) const {
   const auto located = locate(t);
-  return anneal(lrs[located.first->start_lr], lrs[located.first->end_lr], located.second);
-}
-
-double OneCycleLR::compute_momentum(int64_t t, size_t group) const {
-  const double momentums[] = {max_momentums_[group], base_momentums_[group]};
-  const auto located = locate(t);
-  return anneal(momentums[located.first->start_momentum], momentums[located.first->end_momentum],
-                located.second);
+  const Phase& phase = *located.first;
+  const double weight = options_.anneal_strategy() == AnnealStrategy::Cos
+                            ? std::cos(M_PI * located.second) + 1
+                            : located.second;
+  for (size_t g = 0; g < max_lrs_.size(); ++g) {
+    const double initial = max_lrs_[g] / options_.div_factor();
+    const double ends[] = {initial, max_lrs_[g], initial / options_.final_div_factor()};
+    lrs[g] = anneal(ends[phase.start_lr], ends[phase.end_lr], weight);
+    if (momentums != nullptr) {
+      const double momentum_ends[] = {max_momentums_[g], base_momentums_[g]};
+      momentums[g] =
+          anneal(momentum_ends[phase.start_momentum], momentum_ends[phase.end_momentum], weight);
+    }
+  }
 }
 
 void OneCycleLR::save_options(torch::serialize::OutputArchive& archive) const {

@@ -75,47 +75,61 @@ void Scheduler::start(int64_t last_step) {
   apply(t);
 }
 
-void Scheduler::apply(int64_t t) {
+std::vector<double> Scheduler::compute_and_write_momentum(int64_t t) {
   check_group_count();
-  apply_momentum(t);
-  auto& groups = optimizer_.param_groups();
-  for (size_t g = 0; g < num_groups_; ++g) {
-    groups[g].options().set_lr(compute_lr(t, g));
-  }
-  step_count_ = static_cast<unsigned>(t);
-}
-
-void Scheduler::apply_momentum(int64_t t) {
-  if (!cycles_momentum()) {
-    return;
-  }
-  auto& groups = optimizer_.param_groups();
-  for (size_t g = 0; g < num_groups_; ++g) {
-    set_momentum(groups[g].options(), compute_momentum(t, g));
-  }
-}
-
-std::vector<double> Scheduler::get_lrs() {
-  check_group_count();
-  TORCH_CHECK(step_count_ < std::numeric_limits<unsigned>::max(), name_,
-              ": expected fewer steps than the step counter holds, but got ", step_count_);
-  const int64_t t = static_cast<int64_t>(step_count_) + 1;
-  check_iteration(t);
-  apply_momentum(t);
   std::vector<double> lrs(num_groups_);
+  if (!cycles_momentum()) {
+    compute(t, lrs.data(), nullptr);
+    return lrs;
+  }
+  momentums_.resize(num_groups_);
+  compute(t, lrs.data(), momentums_.data());
+  auto& groups = optimizer_.param_groups();
   for (size_t g = 0; g < num_groups_; ++g) {
-    lrs[g] = compute_lr(t, g);
+    set_momentum(groups[g].options(), momentums_[g]);
   }
   return lrs;
 }
 
+void Scheduler::apply(int64_t t) {
+  const std::vector<double> lrs = compute_and_write_momentum(t);
+  auto& groups = optimizer_.param_groups();
+  for (size_t g = 0; g < num_groups_; ++g) {
+    groups[g].options().set_lr(lrs[g]);
+  }
+  step_count_ = static_cast<unsigned>(t);
+}
+
+std::vector<double> Scheduler::get_lrs() {
+  TORCH_CHECK(step_count_ < std::numeric_limits<unsigned>::max(), name_,
+              ": expected fewer steps than the step counter holds, but got ", step_count_);
+  const int64_t t = static_cast<int64_t>(step_count_) + 1;
+  check_iteration(t);
+  return compute_and_write_momentum(t);  // LRScheduler::step() writes the LRs
+}
+
 std::vector<double> Scheduler::get_last_lr() const { return optimizer_lrs(); }
 
-double Scheduler::lr_at(int64_t t, size_t group) const {
+void Scheduler::check_group_index(int64_t t, size_t group) const {
   TORCH_CHECK(t >= 0, name_, ": expected an iteration >= 0, but got ", t);
   TORCH_CHECK(group < num_groups_, name_, ": expected a param group index below ", num_groups_,
               ", but got ", group);
-  return compute_lr(t, group);
+}
+
+double Scheduler::lr_at(int64_t t, size_t group) const {
+  check_group_index(t, group);
+  std::vector<double> lrs(num_groups_);
+  compute(t, lrs.data(), nullptr);
+  return lrs[group];
+}
+
+double Scheduler::momentum_at(int64_t t, size_t group) const {
+  check_group_index(t, group);
+  TORCH_CHECK(cycles_momentum(), name_, ": expected a scheduler that cycles momentum, but this ",
+              "one does not");
+  std::vector<double> lrs(num_groups_), momentums(num_groups_);
+  compute(t, lrs.data(), momentums.data());
+  return momentums[group];
 }
 
 std::vector<double> Scheduler::get_last_momentum() const {

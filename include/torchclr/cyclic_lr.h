@@ -72,13 +72,9 @@ class CyclicLR : public Scheduler {
 
   const CyclicLROptions& options() const { return options_; }
 
-  /// The momentum of `group` at iteration `t`, without touching the optimizer.
-  double momentum_at(int64_t t, size_t group) const { return compute_momentum(t, group); }
-
  private:
-  double compute_lr(int64_t t, size_t group) const override;
+  void compute(int64_t t, double* lrs, double* momentums) const override;
   bool cycles_momentum() const override { return options_.cycle_momentum(); }
-  double compute_momentum(int64_t t, size_t group) const override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
 

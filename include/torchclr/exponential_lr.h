@@ -32,7 +32,7 @@ class ExponentialLR : public Scheduler {
   const ExponentialLROptions& options() const { return options_; }
 
  private:
-  double compute_lr(int64_t t, size_t group) const override;
+  void compute(int64_t t, double* lrs, double* momentums) const override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
   void validate();

@@ -57,9 +57,6 @@ class OneCycleLR : public Scheduler {
 
   const OneCycleLROptions& options() const { return options_; }
 
-  /// The momentum of `group` at iteration `t`, without touching the optimizer.
-  double momentum_at(int64_t t, size_t group) const { return compute_momentum(t, group); }
-
  private:
   struct Phase {
     double end_step;
@@ -67,9 +64,8 @@ class OneCycleLR : public Scheduler {
     int start_momentum, end_momentum;  // 0: max, 1: base
   };
 
-  double compute_lr(int64_t t, size_t group) const override;
+  void compute(int64_t t, double* lrs, double* momentums) const override;
   bool cycles_momentum() const override { return options_.cycle_momentum(); }
-  double compute_momentum(int64_t t, size_t group) const override;
   void check_iteration(int64_t t) const override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
@@ -77,7 +73,8 @@ class OneCycleLR : public Scheduler {
   void validate();
   /// The phase of iteration t and the fraction of it done.
   std::pair<const Phase*, double> locate(int64_t t) const;
-  double anneal(double start, double end, double pct) const;
+  /// Anneals from start to end; `weight` is cos(pi * pct) + 1 for Cos and pct for Linear.
+  double anneal(double start, double end, double weight) const;
 
   OneCycleLROptions options_;
   std::vector<Phase> phases_;

@@ -67,6 +67,10 @@ class Scheduler : public torch::optim::LRScheduler {
   /// The schedule's LR of `group` at iteration `t`, without touching the optimizer.
   double lr_at(int64_t t, size_t group) const;
 
+  /// The schedule's momentum of `group` at iteration `t`, without touching the optimizer; an
+  /// error for a scheduler that does not cycle momentum.
+  double momentum_at(int64_t t, size_t group) const;
+
   /// The class name written into checkpoints and error messages ("CyclicLR", ...).
   const std::string& name() const { return name_; }
 
@@ -101,10 +105,11 @@ class Scheduler : public torch::optim::LRScheduler {
   torch::optim::Optimizer& optimizer() const { return optimizer_; }
 
  private:
-  virtual double compute_lr(int64_t t, size_t group) const = 0;
-  /// Whether this scheduler writes momentum; `compute_momentum` is only called when it does.
+  /// The schedule at iteration t: one LR per param group into `lrs` and, when `momentums` is not
+  /// null, one momentum per group into `momentums`. Work shared by the groups is done once.
+  virtual void compute(int64_t t, double* lrs, double* momentums) const = 0;
+  /// Whether this scheduler writes momentum into the optimizer.
   virtual bool cycles_momentum() const { return false; }
-  virtual double compute_momentum(int64_t /*t*/, size_t /*group*/) const { return 0.0; }
   /// Throws when iteration `t` is outside the schedule (1cycle past its total steps).
   virtual void check_iteration(int64_t /*t*/) const {}
   virtual void save_options(torch::serialize::OutputArchive& archive) const = 0;
@@ -115,12 +120,15 @@ class Scheduler : public torch::optim::LRScheduler {
   std::vector<double> get_lrs() final;
 
   void check_group_count() const;
-  void apply_momentum(int64_t t);
+  void check_group_index(int64_t t, size_t group) const;
+  /// Computes iteration t and writes its momentum into the optimizer; returns its LRs.
+  std::vector<double> compute_and_write_momentum(int64_t t);
   void apply(int64_t t);
 
   torch::optim::Optimizer& optimizer_;
   std::string name_;
   size_t num_groups_;
+  std::vector<double> momentums_;  // reused by every step
 };
 
 /// `archive << scheduler` and `archive >> scheduler`, so that `torch::save(scheduler, path)` and
