@@ -3,7 +3,7 @@
 # is already there.
 set -euo pipefail
 
-packages=(cmake g++ make libtorch-dev libgtest-dev libbenchmark-dev libcli11-dev zlib1g-dev
+packages=(cmake g++ make libtorch-dev libgloo-dev libgtest-dev libbenchmark-dev libcli11-dev zlib1g-dev
           gnuplot-nox dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do

@@ -2,6 +2,8 @@
 
 /// torchclr: cyclical learning rates and the LR range test for LibTorch.
 
+#include <torchclr/version.h>
+
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/exponential_lr.h>
 #include <torchclr/linear_lr.h>
@@ -9,4 +11,7 @@
 #include <torchclr/multi_step_lr.h>
 #include <torchclr/one_cycle_lr.h>
 #include <torchclr/scheduler.h>
-#include <torchclr/version.h>
+
+#if TORCHCLR_WITH_DISTRIBUTED
+#include <torchclr/distributed.h>
+#endif
