@@ -1,3 +1,8 @@
+#include <torch/optim/adagrad.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/rmsprop.h>
+#include <torch/optim/sgd.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
@@ -10,6 +15,10 @@
 #include <limits>
 #include <memory>
 #include <sstream>
+#include <type_traits>
+#include <typeinfo>
+#include <unordered_map>
+#include <utility>
 
 namespace torchclr {
 namespace {
@@ -71,6 +80,68 @@ std::vector<double> group_scales(torch::optim::Optimizer& optimizer) {
   return scales;
 }
 
+// LibTorch 1.x keys the optimizer state by the printed TensorImpl address, 2.x by the address.
+using StateMap = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>;
+using StateKey = StateMap::key_type;
+using TensorMap = std::function<torch::Tensor(const torch::Tensor&)>;
+
+template <typename Key>
+Key state_key(c10::TensorImpl* impl) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream key;
+    key << impl;
+    return key.str();
+  } else {
+    return impl;
+  }
+}
+
+template <typename State, typename MapFields>
+std::unique_ptr<torch::optim::OptimizerParamState> map_typed(
+    const torch::optim::OptimizerParamState& state, MapFields map_fields) {
+  if (typeid(state) != typeid(State)) {  // exact type: a subclass may hold more
+    return nullptr;
+  }
+  auto copy = std::make_unique<State>(static_cast<const State&>(state));
+  map_fields(*copy);
+  return copy;
+}
+
+/// A copy of `state` with every tensor replaced by `f(tensor)`, for the param states of
+/// LibTorch's SGD, Adam, AdamW, RMSprop and Adagrad; nullptr for any other type.
+std::unique_ptr<torch::optim::OptimizerParamState> map_state(
+    const torch::optim::OptimizerParamState& state, const TensorMap& f) {
+  using namespace torch::optim;
+  auto m = [&](const torch::Tensor& t) { return t.defined() ? f(t) : t; };
+  std::unique_ptr<OptimizerParamState> out;
+  if ((out = map_typed<SGDParamState>(
+           state, [&](SGDParamState& s) { s.momentum_buffer(m(s.momentum_buffer())); }))) {
+    return out;
+  }
+  if ((out = map_typed<AdamParamState>(state, [&](AdamParamState& s) {
+         s.exp_avg(m(s.exp_avg()));
+         s.exp_avg_sq(m(s.exp_avg_sq()));
+         s.max_exp_avg_sq(m(s.max_exp_avg_sq()));
+       }))) {
+    return out;
+  }
+  if ((out = map_typed<AdamWParamState>(state, [&](AdamWParamState& s) {
+         s.exp_avg(m(s.exp_avg()));
+         s.exp_avg_sq(m(s.exp_avg_sq()));
+         s.max_exp_avg_sq(m(s.max_exp_avg_sq()));
+       }))) {
+    return out;
+  }
+  if ((out = map_typed<RMSpropParamState>(state, [&](RMSpropParamState& s) {
+         s.square_avg(m(s.square_avg()));
+         s.momentum_buffer(m(s.momentum_buffer()));
+         s.grad_avg(m(s.grad_avg()));
+       }))) {
+    return out;
+  }
+  return map_typed<AdagradParamState>(state, [&](AdagradParamState& s) { s.sum(m(s.sum())); });
+}
+
 /// Everything a range test changes, kept on the CPU (or in a file) and put back bitwise.
 class Snapshot {
  public:
@@ -85,20 +156,28 @@ class Snapshot {
     }
     const auto params = model.parameters();
     const auto buffers = model.buffers();
-    torch::serialize::OutputArchive optimizer_archive;
-    optimizer.save(optimizer_archive);
     if (path_.empty()) {
       params_ = cpu_copies(params);
       buffers_ = cpu_copies(buffers);
-      std::ostringstream stream;
-      optimizer_archive.save_to(stream);
-      optimizer_bytes_ = stream.str();
+      if (!copy_state(optimizer.state(), state_, cpu_copy)) {
+        // An optimizer of another type: its own serialization knows its state.
+        torch::serialize::OutputArchive optimizer_archive;
+        optimizer.save(optimizer_archive);
+        std::ostringstream stream;
+        optimizer_archive.save_to(stream);
+        optimizer_bytes_ = stream.str();
+        state_.clear();
+        serialized_ = true;
+      }
     } else {
+      torch::serialize::OutputArchive optimizer_archive;
+      optimizer.save(optimizer_archive);
       torch::serialize::OutputArchive archive;
       write_tensors(archive, "params", params);
       write_tensors(archive, "buffers", buffers);
       archive.write("optimizer", optimizer_archive);
       archive.save_to(path_);
+      serialized_ = true;
     }
   }
 
@@ -117,8 +196,10 @@ class Snapshot {
     if (path_.empty()) {
       copy_into(model_.parameters(), params_);
       copy_into(model_.buffers(), buffers_);
-      std::istringstream stream(optimizer_bytes_);
-      optimizer_archive.load_from(stream);
+      if (serialized_) {
+        std::istringstream stream(optimizer_bytes_);
+        optimizer_archive.load_from(stream);
+      }
     } else {
       torch::serialize::InputArchive archive;
       archive.load_from(path_);
@@ -126,10 +207,20 @@ class Snapshot {
       copy_into(model_.buffers(), read_tensors(archive, "buffers"));
       archive.read("optimizer", optimizer_archive);
     }
-    // `Optimizer::load` only adds the saved per-parameter state: state created during the test
-    // must go first, and the param groups' options (LRs) are not loaded at all.
+    // State created during the test must go: `Optimizer::load` only adds the saved entries.
     optimizer_.state().clear();
-    optimizer_.load(optimizer_archive);
+    if (serialized_) {
+      optimizer_.load(optimizer_archive);
+    } else {
+      const auto devices = param_devices();
+      for (const auto& entry : state_) {
+        const auto device = devices.find(entry.first);
+        const torch::Device target = device == devices.end() ? torch::kCPU : device->second;
+        optimizer_.state()[entry.first] =
+            map_state(*entry.second, [&](const torch::Tensor& t) { return t.to(target); });
+      }
+    }
+    // `Optimizer::load` does not restore the param groups' options (LRs among them).
     auto& groups = optimizer_.param_groups();
     for (size_t g = 0; g < groups.size(); ++g) {
       groups[g].set_options(options_[g]->clone());
@@ -139,13 +230,40 @@ class Snapshot {
   }
 
  private:
+  static torch::Tensor cpu_copy(const torch::Tensor& t) {
+    return t.detach().to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true);
+  }
+
   static std::vector<torch::Tensor> cpu_copies(const std::vector<torch::Tensor>& tensors) {
     std::vector<torch::Tensor> copies;
     copies.reserve(tensors.size());
     for (const auto& t : tensors) {
-      copies.push_back(t.detach().to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true));
+      copies.push_back(cpu_copy(t));
     }
     return copies;
+  }
+
+  /// Copies every param state through `f`; false when one is not of a LibTorch optimizer.
+  static bool copy_state(const StateMap& from, StateMap& to, const TensorMap& f) {
+    for (const auto& entry : from) {
+      auto copy = map_state(*entry.second, f);
+      if (!copy) {
+        return false;
+      }
+      to[entry.first] = std::move(copy);
+    }
+    return true;
+  }
+
+  /// The device of every parameter, under the key of its optimizer state.
+  std::unordered_map<StateKey, torch::Device> param_devices() const {
+    std::unordered_map<StateKey, torch::Device> devices;
+    for (const auto& group : optimizer_.param_groups()) {
+      for (const auto& p : group.params()) {
+        devices.emplace(state_key<StateKey>(p.unsafeGetTensorImpl()), p.device());
+      }
+    }
+    return devices;
   }
 
   static void write_tensors(torch::serialize::OutputArchive& archive, const std::string& prefix,
@@ -196,6 +314,8 @@ class Snapshot {
   std::vector<std::unique_ptr<torch::optim::OptimizerOptions>> options_;
   std::vector<torch::Tensor> params_;
   std::vector<torch::Tensor> buffers_;
+  bool serialized_ = false;
+  StateMap state_;
   std::string optimizer_bytes_;
 };
 
@@ -215,6 +335,41 @@ class Smoother {
   double average_ = 0.0;
   double correction_ = 1.0;
 };
+
+/// The value of a one-element tensor. A CPU float or double is read from memory directly:
+/// `item()` goes through the dispatcher, which costs about 3% of a step of a very small model.
+double read_scalar(const torch::Tensor& t) {
+  if (t.device().is_cpu() && t.layout() == torch::kStrided) {
+    if (t.scalar_type() == torch::kFloat) {
+      return static_cast<double>(*t.data_ptr<float>());
+    }
+    if (t.scalar_type() == torch::kDouble) {
+      return *t.data_ptr<double>();
+    }
+  }
+  return t.item<double>();
+}
+
+/// One forward and backward pass; reads the loss once, after backward has been queued.
+double single_step(const std::function<torch::Tensor()>& train_step) {
+  torch::Tensor loss = train_step();
+  check_loss(loss);
+  loss.backward();
+  return read_scalar(loss);
+}
+
+/// Several passes whose gradients add up to their mean; the losses are summed on the device and
+/// read once.
+double accumulated_step(const std::function<torch::Tensor()>& train_step, int64_t count) {
+  torch::Tensor total;
+  for (int64_t k = 0; k < count; ++k) {
+    torch::Tensor loss = train_step();
+    check_loss(loss);
+    (loss / static_cast<double>(count)).backward();
+    total = k == 0 ? loss.detach() : total + loss.detach();
+  }
+  return read_scalar(total) / static_cast<double>(count);
+}
 
 bool exceeds(double smoothed, double best, double threshold) {
   return smoothed - best > (threshold - 1) * std::abs(best);
@@ -310,6 +465,7 @@ void check_suggest_options(const SuggestOptions& options) {
               "suggest: expected onset_fraction in (0, 1), but got ", options.onset_fraction());
   TORCH_CHECK(options.max_ratio() >= 2, "suggest: expected max_ratio >= 2, but got ",
               options.max_ratio());
+  TORCH_CHECK(options.blowup() >= 0, "suggest: expected blowup >= 0, but got ", options.blowup());
 }
 
 double clamp_base(double base, double max_lr, double max_ratio) {
@@ -366,8 +522,10 @@ LRSuggestion suggest_from_loss(const std::vector<double>& lrs, const std::vector
     return unavailable(SuggestionRule::NoDescent);
   }
   LRSuggestion s;
-  size_t i_edge = n - 1;  // the last point at or below `first`: the blow-up starts after it
-  while (i_edge > i_min && f[i_edge] > first) {
+  // The last point at or below the blow-up level: the loss exceeds it for good after that.
+  const double blowup_level = first + options.blowup() * descent;
+  size_t i_edge = n - 1;
+  while (i_edge > i_min && f[i_edge] > blowup_level) {
     --i_edge;
   }
   if (i_edge + 1 < n || blew_up) {
@@ -506,18 +664,8 @@ void LRFinder::run(const std::function<torch::Tensor()>& train_step,
       groups[g].options().set_lr(lr * result.group_scales[g]);
     }
     optimizer_.zero_grad();
-    torch::Tensor total;
-    for (int64_t k = 0; k < accumulation; ++k) {
-      torch::Tensor loss = train_step();
-      check_loss(loss);
-      if (accumulation > 1) {
-        (loss / static_cast<double>(accumulation)).backward();
-      } else {
-        loss.backward();
-      }
-      total = k == 0 ? loss.detach() : total + loss.detach();
-    }
-    double value = total.item<double>() / static_cast<double>(accumulation);
+    double value =
+        accumulation == 1 ? single_step(train_step) : accumulated_step(train_step, accumulation);
     if (options.reduce_loss()) {
       value = options.reduce_loss()(value);
     }
@@ -526,6 +674,9 @@ void LRFinder::run(const std::function<torch::Tensor()>& train_step,
       result.stop_lr = lr;
       result.stop_loss = value;
       return;
+    }
+    if (options.after_backward()) {
+      options.after_backward()();
     }
     optimizer_.step();
 

@@ -109,6 +109,48 @@ TEST(Distributed, TwoRanksEndIdenticalAndMatchOneProcessWithTheGlobalBatch) {
   }
 }
 
+TEST(Distributed, RangeTestRecordsTheSameCurveAndStopsTogetherOnEveryRank) {
+  const int world = 2;
+  std::vector<torch::nn::Sequential> models;
+  for (int rank = 0; rank < world; ++rank) models.push_back(make_model(5));
+  std::vector<torchclr::RangeTestResult> results(world);
+  std::vector<bool> restored(world);
+  const int port = free_port();
+  run_ranks(world, [&](int rank) {
+    auto group = torchclr::ProcessGroup::create(
+        torchclr::RendezvousOptions(world, rank).master_port(port).timeout_seconds(30));
+    auto& model = models[rank];
+    std::vector<torch::Tensor> before;
+    for (const auto& p : model->parameters()) before.push_back(p.detach().clone());
+    torchclr::GradientAverager averager(group, model->parameters());
+    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+    torchclr::LRFinder finder(*model, optimizer);
+    // Each rank sees its own data (a different generator per rank), so only the all-reduce makes
+    // the curves agree.
+    auto gen = at::detail::createCPUGenerator(1000 + rank);
+    auto step = [&] {
+      const auto x = torch::randn({8, 6}, gen);
+      return torch::mse_loss(model->forward(x), torch::sin(x.sum(1, true)));
+    };
+    results[rank] = finder.range_test(step, torchclr::RangeTestOptions()
+                                                .start_lr(1e-4)
+                                                .end_lr(100)
+                                                .num_iters(60)
+                                                .reduce_loss(torchclr::all_reduce_loss(group))
+                                                .after_backward([&] { averager.synchronize(); }));
+    bool same = true;
+    const auto after = model->parameters();
+    for (size_t i = 0; i < before.size(); ++i) same = same && torch::equal(before[i], after[i]);
+    restored[rank] = same;
+  });
+  EXPECT_EQ(results[0].losses, results[1].losses);
+  EXPECT_EQ(results[0].lrs, results[1].lrs);
+  EXPECT_EQ(results[0].stop_reason, results[1].stop_reason);
+  EXPECT_TRUE(results[0].diverged()) << "the sweep to LR 100 should blow up";
+  EXPECT_TRUE(restored[0]);
+  EXPECT_TRUE(restored[1]);
+}
+
 TEST(Distributed, LossAverageIsTheSameOnEveryRank) {
   const int port = free_port();
   std::vector<double> means(3);

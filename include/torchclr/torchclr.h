@@ -7,6 +7,7 @@
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/exponential_lr.h>
 #include <torchclr/linear_lr.h>
+#include <torchclr/lr_finder.h>
 #include <torchclr/momentum.h>
 #include <torchclr/multi_step_lr.h>
 #include <torchclr/one_cycle_lr.h>
