@@ -1,0 +1,351 @@
+#include "policies.h"
+
+#include <torch/torch.h>
+#include <torchclr/cyclic_lr.h>
+#include <torchclr/exponential_lr.h>
+#include <torchclr/linear_lr.h>
+#include <torchclr/momentum.h>
+#include <torchclr/multi_step_lr.h>
+#include <torchclr/one_cycle_lr.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace cifar10 {
+namespace {
+
+const std::vector<std::pair<std::string, Policy>> kPolicies = {{"fixed", Policy::Fixed},
+                                                               {"multistep", Policy::MultiStep},
+                                                               {"exp", Policy::Exp},
+                                                               {"decay", Policy::Decay},
+                                                               {"triangular", Policy::Triangular},
+                                                               {"triangular2", Policy::Triangular2},
+                                                               {"exp_range", Policy::ExpRange},
+                                                               {"onecycle", Policy::OneCycle}};
+
+const std::vector<std::pair<std::string, OptimizerKind>> kOptimizers = {
+    {"sgd", OptimizerKind::Sgd},
+    {"nesterov", OptimizerKind::Nesterov},
+    {"adam", OptimizerKind::Adam},
+    {"rmsprop", OptimizerKind::RmsProp},
+    {"adagrad", OptimizerKind::Adagrad}};
+
+bool is_cyclic(Policy policy) {
+  return policy == Policy::Triangular || policy == Policy::Triangular2 ||
+         policy == Policy::ExpRange;
+}
+
+std::vector<double> scaled(double lr, const std::vector<double>& multipliers) {
+  std::vector<double> values;
+  for (const double m : multipliers) values.push_back(lr * m);
+  return values;
+}
+
+std::string number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+}  // namespace
+
+Policy parse_policy(const std::string& name) {
+  for (const auto& [key, value] : kPolicies) {
+    if (key == name) return value;
+  }
+  TORCH_CHECK(false, "unknown policy '", name, "'");
+}
+
+std::string policy_name(Policy policy) {
+  for (const auto& [key, value] : kPolicies) {
+    if (value == policy) return key;
+  }
+  return "?";
+}
+
+OptimizerKind parse_optimizer(const std::string& name) {
+  for (const auto& [key, value] : kOptimizers) {
+    if (key == name) return value;
+  }
+  TORCH_CHECK(false, "unknown optimizer '", name, "'");
+}
+
+std::string optimizer_name(OptimizerKind kind) {
+  for (const auto& [key, value] : kOptimizers) {
+    if (value == kind) return key;
+  }
+  return "?";
+}
+
+std::vector<std::string> policy_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : kPolicies) names.push_back(entry.first);
+  return names;
+}
+
+std::vector<std::string> optimizer_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : kOptimizers) names.push_back(entry.first);
+  return names;
+}
+
+std::vector<CyclicStage> parse_stages(const std::string& text) {
+  std::vector<CyclicStage> stages;
+  std::stringstream list(text);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    CyclicStage stage{};
+    char c1 = 0, c2 = 0, c3 = 0;
+    std::istringstream in(item);
+    in >> stage.base_lr >> c1 >> stage.max_lr >> c2 >> stage.step_size >> c3 >> stage.until;
+    TORCH_CHECK(in && c1 == ':' && c2 == ':' && c3 == ':' && (in >> std::ws).eof(),
+                "stages: expected BASE:MAX:STEP:UNTIL, but got '", item, "'");
+    TORCH_CHECK(stage.step_size >= 1 && stage.base_lr > 0 && stage.max_lr >= stage.base_lr,
+                "stages: expected 0 < BASE <= MAX and STEP >= 1, but got '", item, "'");
+    TORCH_CHECK(stages.empty() || stage.until > stages.back().until,
+                "stages: expected increasing UNTIL iterations, but got '", item, "'");
+    stages.push_back(stage);
+  }
+  TORCH_CHECK(!stages.empty(), "stages: expected at least one BASE:MAX:STEP:UNTIL");
+  return stages;
+}
+
+std::string format_stages(const std::vector<CyclicStage>& stages) {
+  std::string text;
+  for (const auto& s : stages) {
+    if (!text.empty()) text += ",";
+    text += number(s.base_lr) + ":" + number(s.max_lr) + ":" + std::to_string(s.step_size) + ":" +
+            std::to_string(s.until);
+  }
+  return text;
+}
+
+double PolicyOptions::effective_gamma() const {
+  if (gamma) return *gamma;
+  return policy == Policy::MultiStep ? 0.1 : 0.99994;
+}
+
+std::vector<int64_t> PolicyOptions::effective_milestones() const {
+  if (!milestones.empty() || iterations <= 0) return milestones;
+  return {std::max<int64_t>(1, iterations * 6 / 7), std::max<int64_t>(1, iterations * 13 / 14)};
+}
+
+std::string PolicyOptions::describe() const {
+  const std::string name = policy_name(policy);
+  const auto bounds = number(base_lr) + "-" + number(max_lr);
+  switch (policy) {
+    case Policy::Fixed:
+      return name + " " + number(base_lr);
+    case Policy::MultiStep: {
+      std::string text = name + " " + number(base_lr) + ", x" + number(effective_gamma()) + " at";
+      for (const auto m : effective_milestones()) text += " " + std::to_string(m);
+      return text;
+    }
+    case Policy::Exp:
+      return name + " " + number(base_lr) + ", gamma " + number(effective_gamma());
+    case Policy::Decay:
+      return name + " " + number(max_lr) + " to " + number(base_lr) + " over " +
+             std::to_string(step_size);
+    case Policy::OneCycle:
+      return name + " " + bounds;
+    default:
+      break;
+  }
+  std::string text = name + " ";
+  if (stages.empty()) {
+    text += bounds + " step " + std::to_string(step_size);
+  } else {
+    for (size_t i = 0; i < stages.size(); ++i) {
+      const auto& s = stages[i];
+      text += (i ? "; " : "") + number(s.base_lr) + "-" + number(s.max_lr) + " step " +
+              std::to_string(s.step_size) + " to " + std::to_string(s.until);
+    }
+  }
+  if (policy == Policy::ExpRange) text += ", gamma " + number(effective_gamma());
+  return text;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
+                                                        const std::vector<ParamGroupSpec>& groups,
+                                                        double lr, double momentum) {
+  using namespace torch::optim;
+  std::vector<OptimizerParamGroup> param_groups;
+  for (const auto& g : groups) {
+    const double group_lr = lr * g.lr_mult;
+    std::unique_ptr<OptimizerOptions> options;
+    switch (kind) {
+      case OptimizerKind::Sgd:
+      case OptimizerKind::Nesterov:
+        options = std::make_unique<SGDOptions>(SGDOptions(group_lr)
+                                                   .momentum(momentum)
+                                                   .weight_decay(g.weight_decay)
+                                                   .nesterov(kind == OptimizerKind::Nesterov));
+        break;
+      case OptimizerKind::Adam:
+        options = std::make_unique<AdamOptions>(
+            AdamOptions(group_lr).betas({momentum, 0.999}).weight_decay(g.weight_decay));
+        break;
+      case OptimizerKind::RmsProp:
+        options =
+            std::make_unique<RMSpropOptions>(RMSpropOptions(group_lr).weight_decay(g.weight_decay));
+        break;
+      case OptimizerKind::Adagrad:
+        options =
+            std::make_unique<AdagradOptions>(AdagradOptions(group_lr).weight_decay(g.weight_decay));
+        break;
+    }
+    param_groups.emplace_back(g.params, std::move(options));
+  }
+  switch (kind) {
+    case OptimizerKind::Sgd:
+    case OptimizerKind::Nesterov:
+      return std::make_unique<SGD>(std::move(param_groups), SGDOptions(lr));
+    case OptimizerKind::Adam:
+      return std::make_unique<Adam>(std::move(param_groups), AdamOptions(lr));
+    case OptimizerKind::RmsProp:
+      return std::make_unique<RMSprop>(std::move(param_groups), RMSpropOptions(lr));
+    case OptimizerKind::Adagrad:
+      return std::make_unique<Adagrad>(std::move(param_groups), AdagradOptions(lr));
+  }
+  TORCH_CHECK(false, "unknown optimizer");
+}
+
+bool has_momentum(OptimizerKind kind) {
+  return kind == OptimizerKind::Sgd || kind == OptimizerKind::Nesterov ||
+         kind == OptimizerKind::Adam;
+}
+
+double current_momentum(const torch::optim::Optimizer& optimizer, OptimizerKind kind) {
+  const auto& options = optimizer.param_groups()[0].options();
+  if (kind == OptimizerKind::Adagrad) return 0.0;
+  return torchclr::get_momentum(options);
+}
+
+Schedule::Schedule(torch::optim::Optimizer& optimizer, OptimizerKind kind, PolicyOptions options,
+                   std::vector<double> multipliers, int64_t start)
+    : optimizer_(optimizer),
+      kind_(kind),
+      options_(std::move(options)),
+      multipliers_(std::move(multipliers)),
+      iteration_(start) {
+  TORCH_CHECK(multipliers_.size() == optimizer_.param_groups().size(), "Schedule: expected ",
+              optimizer_.param_groups().size(), " LR multipliers, but got ", multipliers_.size());
+  TORCH_CHECK(options_.stages.empty() || is_cyclic(options_.policy),
+              "Schedule: stages need a cyclical policy (triangular, triangular2, exp_range), but "
+              "got ",
+              policy_name(options_.policy));
+  if (options_.stages.empty()) {
+    stages_.push_back({0, -1});
+  } else {
+    int64_t begin = 0;
+    for (const auto& s : options_.stages) {
+      stages_.push_back({begin, s.until});
+      begin = s.until;
+    }
+    stages_.back().end = -1;  // the last stage runs on past its end, like a single stage
+  }
+  size_t stage = 0;
+  while (stage + 1 < stages_.size() && start >= stages_[stage].end) ++stage;
+  start_stage(stage, start - stages_[stage].begin);
+}
+
+void Schedule::start_stage(size_t stage, int64_t local_step) {
+  stage_ = stage;
+  const int64_t last_step = local_step > 0 ? local_step : -1;
+  const auto& o = options_;
+  // Schedulers that scale the optimizer's LRs read them at construction: start from the policy's
+  // initial LR in every group, multipliers applied.
+  const double initial = o.policy == Policy::Decay ? o.max_lr : o.base_lr;
+  for (size_t g = 0; g < multipliers_.size(); ++g) {
+    optimizer_.param_groups()[g].options().set_lr(initial * multipliers_[g]);
+  }
+  switch (o.policy) {
+    case Policy::Fixed:
+      scheduler_ = std::make_unique<torchclr::ExponentialLR>(
+          optimizer_, torchclr::ExponentialLROptions(1.0).last_step(last_step));
+      break;
+    case Policy::MultiStep:
+      scheduler_ = std::make_unique<torchclr::MultiStepLR>(
+          optimizer_, torchclr::MultiStepLROptions(o.effective_milestones())
+                          .gamma(o.effective_gamma())
+                          .last_step(last_step));
+      break;
+    case Policy::Exp:
+      scheduler_ = std::make_unique<torchclr::ExponentialLR>(
+          optimizer_, torchclr::ExponentialLROptions(o.effective_gamma()).last_step(last_step));
+      break;
+    case Policy::Decay:
+      scheduler_ =
+          std::make_unique<torchclr::LinearLR>(optimizer_, torchclr::LinearLROptions(o.step_size)
+                                                               .start_factor(1.0)
+                                                               .end_factor(o.base_lr / o.max_lr)
+                                                               .last_step(last_step));
+      break;
+    case Policy::OneCycle:
+      scheduler_ = std::make_unique<torchclr::OneCycleLR>(
+          optimizer_, torchclr::OneCycleLROptions(scaled(o.max_lr, multipliers_), o.iterations)
+                          .div_factor(o.max_lr / o.base_lr)
+                          .cycle_momentum(has_momentum(kind_))
+                          .last_step(last_step));
+      break;
+    case Policy::Triangular:
+    case Policy::Triangular2:
+    case Policy::ExpRange: {
+      const auto mode = o.policy == Policy::Triangular    ? torchclr::CyclicMode::Triangular
+                        : o.policy == Policy::Triangular2 ? torchclr::CyclicMode::Triangular2
+                                                          : torchclr::CyclicMode::ExpRange;
+      double base = o.base_lr, max = o.max_lr;
+      int64_t step_size = o.step_size;
+      if (!o.stages.empty()) {
+        base = o.stages[stage].base_lr;
+        max = o.stages[stage].max_lr;
+        step_size = o.stages[stage].step_size;
+      }
+      scheduler_ = std::make_unique<torchclr::CyclicLR>(
+          optimizer_,
+          torchclr::CyclicLROptions(scaled(base, multipliers_), scaled(max, multipliers_))
+              .step_size_up(step_size)
+              .mode(mode)
+              .gamma(o.effective_gamma())
+              .cycle_momentum(false)
+              .last_step(last_step));
+      break;
+    }
+  }
+}
+
+void Schedule::step() {
+  ++iteration_;
+  const auto& stage = stages_[stage_];
+  if (stage.end >= 0 && iteration_ >= stage.end) {
+    start_stage(stage_ + 1, iteration_ - stages_[stage_ + 1].begin);
+  } else {
+    scheduler_->step();
+  }
+}
+
+double Schedule::lr() const { return optimizer_.param_groups()[0].options().get_lr(); }
+
+void Schedule::save(torch::serialize::OutputArchive& archive) const {
+  archive.write("iteration", torch::tensor(iteration_, torch::kInt64));
+  archive.write("stage", torch::tensor(static_cast<int64_t>(stage_), torch::kInt64));
+  torch::serialize::OutputArchive scheduler;
+  scheduler_->save(scheduler);
+  archive.write("scheduler", scheduler);
+}
+
+void Schedule::load(torch::serialize::InputArchive& archive) {
+  torch::Tensor iteration, stage;
+  archive.read("iteration", iteration);
+  archive.read("stage", stage);
+  TORCH_CHECK(iteration.item<int64_t>() == iteration_ &&
+                  stage.item<int64_t>() == static_cast<int64_t>(stage_),
+              "Schedule: the checkpoint is at iteration ", iteration.item<int64_t>(), " (stage ",
+              stage.item<int64_t>(), "), but this schedule was built at iteration ", iteration_,
+              " (stage ", stage_, ")");
+  torch::serialize::InputArchive scheduler;
+  archive.read("scheduler", scheduler);
+  scheduler_->load(scheduler);
+}
+
+}  // namespace cifar10

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/archive.h>
+#include <torchclr/scheduler.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model.h"
+
+namespace cifar10 {
+
+/// The LR policies of the CLR paper, plus step decay and 1cycle.
+enum class Policy { Fixed, MultiStep, Exp, Decay, Triangular, Triangular2, ExpRange, OneCycle };
+
+/// The optimizers of the paper's Table 3.
+enum class OptimizerKind { Sgd, Nesterov, Adam, RmsProp, Adagrad };
+
+Policy parse_policy(const std::string& name);
+std::string policy_name(Policy policy);
+OptimizerKind parse_optimizer(const std::string& name);
+std::string optimizer_name(OptimizerKind kind);
+/// Every accepted name, for the CLI's checks.
+std::vector<std::string> policy_names();
+std::vector<std::string> optimizer_names();
+
+/// One stage of a multi-stage cyclical schedule (the paper's Table 2): the policy's mode with
+/// these bounds and step size until iteration `until`.
+struct CyclicStage {
+  double base_lr;
+  double max_lr;
+  int64_t step_size;
+  int64_t until;
+};
+
+/// Parses "BASE:MAX:STEP:UNTIL,BASE:MAX:STEP:UNTIL,...".
+std::vector<CyclicStage> parse_stages(const std::string& text);
+std::string format_stages(const std::vector<CyclicStage>& stages);
+
+/// What defines an LR schedule. LRs are those of the multiplier-1 param group.
+struct PolicyOptions {
+  Policy policy = Policy::Fixed;
+  double base_lr = 0.001;
+  double max_lr = 0.006;
+  int64_t step_size = 2000;
+  /// exp and exp_range: 0.99994; multistep: 0.1.
+  std::optional<double> gamma;
+  /// multistep; empty: 6/7 and 13/14 of the run, Caffe's 60k and 65k of 70k.
+  std::vector<int64_t> milestones;
+  /// triangular, triangular2, exp_range: further stages after the first (see `CyclicStage`).
+  /// When set, they replace base_lr/max_lr/step_size entirely.
+  std::vector<CyclicStage> stages;
+  /// The length of the run (onecycle's total steps; multistep's default milestones).
+  int64_t iterations = 0;
+
+  double effective_gamma() const;
+  std::vector<int64_t> effective_milestones() const;
+  /// "triangular2 0.001-0.006 step 2000" and the like.
+  std::string describe() const;
+};
+
+/// Builds an optimizer with one param group per `ParamGroupSpec`; group g starts at
+/// `lr * groups[g].lr_mult`. SGD and Nesterov use momentum 0.9; Adam betas (0.9, 0.999).
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
+                                                        const std::vector<ParamGroupSpec>& groups,
+                                                        double lr, double momentum = 0.9);
+
+/// Whether this optimizer has a momentum torchclr can cycle.
+bool has_momentum(OptimizerKind kind);
+
+/// The momentum (SGD/RMSprop) or beta1 (Adam) of param group 0 right now; 0 for Adagrad.
+double current_momentum(const torch::optim::Optimizer& optimizer, OptimizerKind kind);
+
+/// An LR schedule driven by torchclr schedulers. A single-stage policy is one scheduler; a
+/// multi-stage one switches to the next stage's scheduler at its boundary. Every torchclr
+/// schedule is a pure function of the iteration, so starting at `start` resumes exactly.
+class Schedule {
+ public:
+  Schedule(torch::optim::Optimizer& optimizer, OptimizerKind kind, PolicyOptions options,
+           std::vector<double> multipliers, int64_t start = 0);
+
+  /// Moves to the next iteration (call after `optimizer.step()`).
+  void step();
+  int64_t iteration() const { return iteration_; }
+  /// The LR of the multiplier-1 group now.
+  double lr() const;
+  torchclr::Scheduler& scheduler() { return *scheduler_; }
+  const PolicyOptions& options() const { return options_; }
+
+  void save(torch::serialize::OutputArchive& archive) const;
+  /// Loads a checkpoint of a schedule built with the same options at the same iteration.
+  void load(torch::serialize::InputArchive& archive);
+
+ private:
+  struct Stage {
+    int64_t begin;
+    int64_t end;  // -1: open
+  };
+  void start_stage(size_t stage, int64_t local_step);
+
+  torch::optim::Optimizer& optimizer_;
+  OptimizerKind kind_;
+  PolicyOptions options_;
+  std::vector<double> multipliers_;
+  std::vector<Stage> stages_;
+  size_t stage_ = 0;
+  int64_t iteration_ = 0;
+  std::unique_ptr<torchclr::Scheduler> scheduler_;
+};
+
+}  // namespace cifar10

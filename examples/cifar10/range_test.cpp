@@ -1,0 +1,120 @@
+#include "range_test.h"
+
+#include <torch/torch.h>
+#include <torchclr/lr_finder.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "model.h"
+#include "policies.h"
+#include "report.h"
+#include "train.h"
+
+namespace fs = std::filesystem;
+namespace F = torch::nn::functional;
+
+namespace cifar10 {
+
+std::string run_range_test(const RangeTestCliOptions& options, const DataPair& data) {
+  TORCH_CHECK(options.start_lr > 0 && options.end_lr > options.start_lr,
+              "range-test: expected 0 < --start-lr < --end-lr, but got ", options.start_lr, " and ",
+              options.end_lr);
+  const auto device = options.device;
+  torch::manual_seed(options.seed);
+  CifarNet model(data.train.images.size(1));
+  model->to(device);
+  const auto groups = caffe_param_groups(model);
+  const auto kind = parse_optimizer(options.optimizer);
+  auto optimizer = make_optimizer(kind, groups, options.start_lr);
+
+  const ImageData train_set{data.train.images.to(device), data.train.targets.to(device)};
+  const int64_t eval_images = std::min(options.eval_images, data.test.size());
+  const ImageData eval_set{data.test.images.narrow(0, 0, eval_images).to(device),
+                           data.test.targets.narrow(0, 0, eval_images).to(device)};
+  const int64_t batch = options.batch_size;
+  const int64_t batches_per_epoch = train_set.size() / batch;
+  const auto iterations = static_cast<int64_t>(options.epochs * batches_per_epoch);
+  TORCH_CHECK(iterations >= 2, "range-test: expected at least 2 iterations, but --epochs ",
+              options.epochs, " gives ", iterations);
+
+  auto order = torch::empty({train_set.size()}, torch::kInt64);
+  auto order_device = torch::empty({train_set.size()}, train_set.targets.options());
+  auto images = torch::empty({batch, train_set.images.size(1), 32, 32}, train_set.images.options());
+  auto targets = torch::empty({batch}, train_set.targets.options());
+  int64_t t = 0;
+  const auto train_step = [&]() -> torch::Tensor {
+    if (t % batches_per_epoch == 0) {
+      shuffle_epoch(order, options.seed, t / batches_per_epoch);
+      order_device.copy_(order);
+    }
+    gather_batch(train_set, order_device.narrow(0, (t % batches_per_epoch) * batch, batch), images,
+                 targets);
+    ++t;
+    return F::cross_entropy(model->forward(images), targets);
+  };
+  const auto accuracy = [&]() -> double {
+    const double value = test(model, eval_set, 1000).accuracy;
+    return value;
+  };
+
+  torchclr::LRFinder finder(*model, *optimizer);
+  const auto result = finder.range_test(train_step, torchclr::RangeTestOptions()
+                                                        .start_lr(options.start_lr)
+                                                        .end_lr(options.end_lr)
+                                                        .num_iters(iterations)
+                                                        .mode(torchclr::RangeMode::Linear)
+                                                        .eval(accuracy)
+                                                        .eval_every(options.eval_every));
+  const auto suggestion = result.suggest();
+
+  fs::create_directories(options.out_dir);
+  const auto csv = options.out_dir + "/range_test.csv";
+  result.save_csv(csv);
+  Json summary;
+  summary.add("start_lr", options.start_lr);
+  summary.add("end_lr", options.end_lr);
+  summary.add("iterations", static_cast<int64_t>(result.lrs.size()));
+  summary.add("stopped_early", result.diverged());
+  summary.add("suggested_lr", suggestion.lr);
+  summary.add("suggested_base_lr", suggestion.base_lr);
+  summary.add("suggested_max_lr", suggestion.max_lr);
+  summary.add("rule", torchclr::to_string(suggestion.rule));
+  summary.add("threads", static_cast<int64_t>(options.threads));
+  summary.add("dataset", data.description);
+  summary.add("command", options.command);
+  summary.add("machine", machine_description());
+  summary.write(options.out_dir + "/summary.json");
+
+  // Accuracy (the sweep's own points) on the left axis, smoothed training loss on the right.
+  const auto script = options.out_dir + "/range_test.gp";
+  std::ofstream gp(script, std::ios::trunc);
+  gp << "set datafile separator ','\nset datafile missing ''\n"
+     << "set terminal pngcairo size 1000,600 noenhanced\n"
+     << "set output '" << options.out_dir << "/range_test.png'\n"
+     << "set title 'LR range test: LR rising linearly over " << options.epochs << " epochs'\n"
+     << "set xlabel 'learning rate'\nset ylabel 'test accuracy (%)'\nset y2label 'training loss "
+        "(smoothed)'\nset ytics nomirror\nset y2tics\nset grid\n";
+  if (std::isfinite(suggestion.base_lr) && std::isfinite(suggestion.max_lr)) {
+    gp << "set arrow from " << suggestion.base_lr << ", graph 0 to " << suggestion.base_lr
+       << ", graph 1 nohead dt 2\nset arrow from " << suggestion.max_lr << ", graph 0 to "
+       << suggestion.max_lr << ", graph 1 nohead dt 2\n";
+  }
+  gp << "plot '" << csv
+     << "' every ::1 using 1:4 with linespoints pt 7 ps 0.5 title 'test "
+        "accuracy', '"
+     << csv << "' every ::1 using 1:3 axes x1y2 with lines title 'smoothed loss'\n";
+  gp.close();
+  run_gnuplot(script);
+
+  std::ostringstream out;
+  out << "LR range test, " << result.lrs.size() << " iterations from " << options.start_lr << " to "
+      << options.end_lr << (result.diverged() ? " (stopped early)" : "") << "\n"
+      << "suggested bounds: base_lr " << suggestion.base_lr << ", max_lr " << suggestion.max_lr
+      << " (" << torchclr::to_string(suggestion.rule) << "); single LR " << suggestion.lr << "\n"
+      << "results: " << csv << ", " << options.out_dir << "/range_test.png\n";
+  return out.str();
+}
+
+}  // namespace cifar10

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "dataset.h"
+
+namespace cifar10 {
+
+/// Smith's LR range test on the paper's network (the CLR paper, section 3.3): the LR rises
+/// linearly from `start_lr` to `end_lr` over `epochs` epochs while test accuracy is measured.
+struct RangeTestCliOptions {
+  double start_lr = 1e-4;
+  double end_lr = 0.02;
+  double epochs = 8;
+  std::string optimizer = "sgd";
+  int64_t batch_size = 100;
+  int64_t eval_every = 100;
+  /// Test images per accuracy measurement (the first N of the test set).
+  int64_t eval_images = 2000;
+  std::string out_dir = "results/range-test";
+  uint64_t seed = 1;
+  torch::Device device = torch::kCPU;
+  int threads = 1;
+  std::string command;
+};
+
+/// Runs the test through `torchclr::LRFinder`, writes range_test.csv, range_test.png and
+/// summary.json to `out_dir`, and returns the suggestion as text.
+std::string run_range_test(const RangeTestCliOptions& options, const DataPair& data);
+
+}  // namespace cifar10

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "dataset.h"
+#include "model.h"
+#include "policies.h"
+
+namespace cifar10 {
+
+/// One training run.
+struct TrainOptions {
+  PolicyOptions policy;
+  OptimizerKind optimizer = OptimizerKind::Sgd;
+  int64_t iterations = 70000;
+  int64_t batch_size = 100;
+  /// Evaluate on the test set every this many iterations and at the end; 0: never.
+  int64_t eval_every = 1000;
+  int64_t eval_batch_size = 1000;
+  uint64_t seed = 1;
+  /// Recorded in summary.json; the caller sets torch's thread count.
+  int threads = 1;
+  torch::Device device = torch::kCPU;
+  /// Written at every evaluation and at the end when not empty.
+  std::string checkpoint;
+  /// A checkpoint to continue from: same model, optimizer and schedule state, same data order.
+  std::string resume;
+  /// Where train.csv, eval.csv and summary.json go; empty: nowhere.
+  std::string out_dir;
+  /// The command line that reproduces this run, for summary.json.
+  std::string command;
+  std::string dataset;
+  /// A progress line on stderr: overwritten in place on a terminal, one line per evaluation
+  /// otherwise.
+  bool progress = true;
+  std::string label;
+};
+
+struct EvalResult {
+  double loss = 0.0;
+  double accuracy = 0.0;  ///< percent
+};
+
+struct TrainResult {
+  int64_t iterations = 0;  ///< iterations completed
+  std::optional<double> final_test_accuracy;
+  std::optional<double> best_test_accuracy;
+  std::optional<double> final_test_loss;
+  double final_lr = 0.0;
+  double images_per_second = 0.0;
+  double wall_seconds = 0.0;
+  bool diverged = false;
+  std::string message;  ///< why the run stopped early
+};
+
+/// Fills the int64 tensor `order` with the data order of epoch `epoch`: a function of the seed
+/// and the epoch only, so a resumed run sees the same batches as an uninterrupted one.
+void shuffle_epoch(torch::Tensor& order, uint64_t seed, int64_t epoch);
+
+/// Loss and accuracy of `model` on `data`, in eval mode without gradients.
+EvalResult test(CifarNet& model, const ImageData& data, int64_t batch_size);
+
+/// Trains the paper's network on `train`, evaluating on `test`. Stops early, with `diverged`
+/// set and its CSVs flushed, at the first non-finite loss.
+TrainResult train(const TrainOptions& options, const ImageData& train, const ImageData& test);
+
+/// The option values as `cifar10 train` arguments (without the data set and output options).
+std::string train_arguments(const TrainOptions& options);
+
+}  // namespace cifar10

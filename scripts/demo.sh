@@ -1,0 +1,13 @@
+#!/bin/bash
+# A few-minute comparison of triangular2, step decay and Adam (triangular) on the CLR paper's
+# CIFAR-10 network: CIFAR-10 when it is in data/cifar10 (or $CIFAR10_DIR), else Fashion-MNIST.
+# Prints the table and writes results/demo/{results.md,accuracy.png,lr.png}.
+#   scripts/demo.sh [BUILD_DIR] [extra compare options, e.g. --demo-iters 500]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=${1:-build}
+shift || true
+cifar10="$build/examples/cifar10/cifar10"
+[ -x "$cifar10" ] || { echo "no $cifar10: build first (cmake -S . -B $build && cmake --build $build -j)" >&2; exit 1; }
+exec "$cifar10" compare --preset demo --out results/demo "$@"

@@ -1,0 +1,407 @@
+// The CIFAR-10 example's library: the reader, the network, training and resume. No real data.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "dataset.h"
+#include "model.h"
+#include "policies.h"
+#include "train.h"
+
+namespace fs = std::filesystem;
+using namespace cifar10;
+
+namespace {
+
+// A fresh directory under the system temp directory, removed at the end of the test.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& name)
+      : path_(fs::temp_directory_path() /
+              (name + "-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+               "-" + std::to_string(reinterpret_cast<uintptr_t>(this)))) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string str() const { return path_.string(); }
+  fs::path path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Record i of file f: label (f + i) % 10, red plane = label, green = 100 + i, blue = pixel index
+// % 256, so tests can check which byte went where.
+std::vector<uint8_t> record(int file, int i) {
+  std::vector<uint8_t> bytes(kCifarRecordBytes);
+  const uint8_t label = static_cast<uint8_t>((file + i) % 10);
+  bytes[0] = label;
+  for (int p = 0; p < 1024; ++p) {
+    bytes[1 + p] = label;
+    bytes[1 + 1024 + p] = static_cast<uint8_t>(100 + i);
+    bytes[1 + 2048 + p] = static_cast<uint8_t>(p % 256);
+  }
+  return bytes;
+}
+
+void write_file(const fs::path& path, int file, int records) {
+  std::ofstream out(path, std::ios::binary);
+  for (int i = 0; i < records; ++i) {
+    const auto bytes = record(file, i);
+    out.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+}
+
+// The official layout, `records` per file: DIR/cifar-10-batches-bin/{data_batch_1..5,test_batch}.
+fs::path write_layout(const TempDir& dir, int records) {
+  const auto batches = dir.path() / "cifar-10-batches-bin";
+  fs::create_directories(batches);
+  for (int f = 1; f <= 5; ++f) {
+    write_file(batches / ("data_batch_" + std::to_string(f) + ".bin"), f, records);
+  }
+  write_file(batches / "test_batch.bin", 0, records);
+  return batches;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  }
+  return "";
+}
+
+// Ten classes an untrained network can tell apart quickly: each class a different mean colour,
+// plus noise. Already centred, like the real data after mean subtraction.
+ImageData separable_data(int64_t n, uint64_t seed) {
+  torch::manual_seed(0);
+  const auto colours = torch::randn({10, 3, 1, 1}) * 60.0;  // the same classes for every seed
+  torch::manual_seed(seed);
+  ImageData data;
+  data.targets = torch::arange(n, torch::kInt64).remainder(10);
+  data.images =
+      (colours.index_select(0, data.targets) + torch::randn({n, 3, 32, 32}) * 20.0).contiguous();
+  return data;
+}
+
+std::vector<std::vector<double>> read_csv(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::vector<double>> rows;
+  while (std::getline(in, line)) {
+    std::vector<double> row;
+    std::stringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) row.push_back(std::stod(cell));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST(Cifar10Reader, ReadsTheOfficialLayout) {
+  TempDir dir("cifar10-reader");
+  write_layout(dir, 3);
+  const auto train = read_cifar10(dir.str(), Split::Train);
+  const auto test = read_cifar10(dir.str(), Split::Test);
+  ASSERT_EQ(train.images.sizes(), (std::vector<int64_t>{15, 3, 32, 32}));
+  ASSERT_EQ(test.images.sizes(), (std::vector<int64_t>{3, 3, 32, 32}));
+  EXPECT_TRUE(train.images.is_contiguous());
+  EXPECT_EQ(train.images.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(train.targets.scalar_type(), torch::kInt64);
+  // Record 1 of data_batch_2 is the 5th training image: label 3, green plane 101.
+  EXPECT_EQ(train.targets[4].item<int64_t>(), 3);
+  EXPECT_EQ(train.images[4][0][5][7].item<float>(), 3.0f);
+  EXPECT_EQ(train.images[4][1][0][0].item<float>(), 101.0f);
+  // Blue plane, row-major: row 2, column 3 is pixel 67.
+  EXPECT_EQ(train.images[4][2][2][3].item<float>(), 67.0f);
+  // The directory itself can be given too.
+  EXPECT_EQ(read_cifar10((dir.path() / "cifar-10-batches-bin").string(), Split::Test).size(), 3);
+}
+
+TEST(Cifar10Reader, MeanSubtractionUsesTheTrainingMeanImage) {
+  TempDir dir("cifar10-mean");
+  write_layout(dir, 2);
+  auto train = read_cifar10(dir.str(), Split::Train);
+  const auto mean = mean_image(train);
+  ASSERT_EQ(mean.sizes(), (std::vector<int64_t>{3, 32, 32}));
+  subtract_mean(train, mean);
+  EXPECT_LT(train.images.mean(0).abs().max().item<float>(), 1e-4);
+}
+
+TEST(Cifar10Reader, BatchesAreGatheredByIndex) {
+  TempDir dir("cifar10-batch");
+  write_layout(dir, 3);
+  TensorImageDataset dataset(read_cifar10(dir.str(), Split::Train));
+  const std::vector<size_t> indices{4, 0};
+  const auto batch = dataset.get_batch(indices);
+  EXPECT_EQ(batch.data.size(0), 2);
+  EXPECT_EQ(batch.target[0].item<int64_t>(), 3);
+  auto images = torch::empty({2, 3, 32, 32});
+  auto targets = torch::empty({2}, torch::kInt64);
+  const auto* storage = images.data_ptr<float>();
+  gather_batch(dataset.data(), torch::tensor({4, 0}, torch::kInt64), images, targets);
+  EXPECT_EQ(images.data_ptr<float>(), storage);  // written in place
+  EXPECT_TRUE(torch::equal(images, batch.data));
+}
+
+TEST(Cifar10Reader, MissingDirectoryNamesIt) {
+  const auto message = error_of([] { read_cifar10("/nonexistent/cifar", Split::Train); });
+  EXPECT_NE(message.find("/nonexistent/cifar"), std::string::npos) << message;
+  EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
+}
+
+TEST(Cifar10Reader, MissingFileNamesItAndTheExpectedSize) {
+  TempDir dir("cifar10-missing");
+  const auto batches = write_layout(dir, 2);
+  fs::remove(batches / "data_batch_3.bin");
+  const auto message = error_of([&] { read_cifar10(dir.str(), Split::Train); });
+  EXPECT_NE(message.find("data_batch_3.bin"), std::string::npos) << message;
+  EXPECT_NE(message.find("30730000 bytes"), std::string::npos) << message;
+}
+
+TEST(Cifar10Reader, TruncatedFileNamesItAndTheRecordSize) {
+  TempDir dir("cifar10-truncated");
+  const auto batches = write_layout(dir, 2);
+  fs::resize_file(batches / "test_batch.bin", 2 * kCifarRecordBytes - 7);
+  const auto message = error_of([&] { read_cifar10(dir.str(), Split::Test); });
+  EXPECT_NE(message.find("test_batch.bin"), std::string::npos) << message;
+  EXPECT_NE(message.find("6139 bytes"), std::string::npos) << message;
+  EXPECT_NE(message.find("3073-byte records"), std::string::npos) << message;
+}
+
+TEST(Cifar10Reader, EmptyFileIsAnError) {
+  TempDir dir("cifar10-empty");
+  const auto batches = write_layout(dir, 2);
+  fs::resize_file(batches / "test_batch.bin", 0);
+  const auto message = error_of([&] { read_cifar10(dir.str(), Split::Test); });
+  EXPECT_NE(message.find("test_batch.bin"), std::string::npos) << message;
+}
+
+TEST(Cifar10Reader, LabelAboveNineNamesTheFileAndRecord) {
+  TempDir dir("cifar10-label");
+  const auto batches = write_layout(dir, 3);
+  {
+    std::fstream file(batches / "data_batch_5.bin",
+                      std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(2 * kCifarRecordBytes);
+    file.put(static_cast<char>(42));
+  }
+  const auto message = error_of([&] { read_cifar10(dir.str(), Split::Train); });
+  EXPECT_NE(message.find("data_batch_5.bin"), std::string::npos) << message;
+  EXPECT_NE(message.find("label 42 in record 2"), std::string::npos) << message;
+}
+
+TEST(Cifar10Net, OutputShapeAndParameterCount) {
+  CifarNet model;
+  const auto output = model->forward(torch::randn({4, 3, 32, 32}));
+  EXPECT_EQ(output.sizes(), (std::vector<int64_t>{4, 10}));
+  int64_t count = 0;
+  for (const auto& p : model->parameters()) count += p.numel();
+  EXPECT_EQ(count, 89578);                     // 2432 + 25632 + 51264 + 10250
+  EXPECT_EQ(model->fc->weight.size(1), 1024);  // 64 channels of 4x4: pools rounded up
+}
+
+TEST(Cifar10Net, CaffeInitialisation) {
+  torch::manual_seed(0);
+  CifarNet model;
+  EXPECT_NEAR(model->conv1->weight.std().item<double>(), 1e-4, 1e-5);
+  EXPECT_NEAR(model->conv2->weight.std().item<double>(), 0.01, 1e-3);
+  EXPECT_NEAR(model->fc->weight.std().item<double>(), 0.01, 1e-3);
+  EXPECT_EQ(model->conv1->bias.abs().sum().item<double>(), 0.0);
+}
+
+TEST(Cifar10Net, PoolingRoundsUpLikeCaffe) {
+  namespace F = torch::nn::functional;
+  const auto x = torch::ones({1, 1, 8, 8});
+  const auto pooled = F::avg_pool2d(x, F::AvgPool2dFuncOptions(3).stride(2).ceil_mode(true));
+  EXPECT_EQ(pooled.sizes(), (std::vector<int64_t>{1, 1, 4, 4}));
+  // The last window holds 2x2 inputs; Caffe divides by those 4, so an all-ones input stays 1.
+  EXPECT_FLOAT_EQ(pooled[0][0][3][3].item<float>(), 1.0f);
+}
+
+TEST(Cifar10Net, WithinChannelLrnMatchesCaffesFormula) {
+  torch::manual_seed(0);
+  const auto x = torch::randn({1, 2, 5, 5}) * 100;
+  const auto y = within_channel_lrn(x, 3, 5e-5, 0.75);
+  // Caffe: zero padding, the sum over the 3x3 window always divided by 9.
+  const auto padded = torch::constant_pad_nd(x, {1, 1, 1, 1});
+  for (int c = 0; c < 2; ++c) {
+    for (int i = 0; i < 5; ++i) {
+      for (int j = 0; j < 5; ++j) {
+        const double sum =
+            padded[0][c].slice(0, i, i + 3).slice(1, j, j + 3).square().sum().item<double>();
+        const double expected =
+            x[0][c][i][j].item<double>() / std::pow(1.0 + 5e-5 * sum / 9.0, 0.75);
+        EXPECT_NEAR(y[0][c][i][j].item<double>(), expected, 1e-4 * std::abs(expected) + 1e-6);
+      }
+    }
+  }
+}
+
+TEST(Cifar10Net, ParamGroupsCarryCaffesMultipliers) {
+  CifarNet model;
+  const auto groups = caffe_param_groups(model);
+  ASSERT_EQ(groups.size(), 4u);
+  EXPECT_EQ(lr_multipliers(groups), (std::vector<double>{1, 2, 1, 2}));
+  EXPECT_DOUBLE_EQ(groups[2].weight_decay, 1.0);  // 0.004 x 250 on the fc weights
+  EXPECT_DOUBLE_EQ(groups[3].weight_decay, 0.0);
+  size_t count = 0;
+  for (const auto& g : groups) count += g.params.size();
+  EXPECT_EQ(count, model->parameters().size());
+}
+
+TEST(Cifar10Schedule, KeepsTheGroupRatiosOfEveryPolicy) {
+  for (const auto& name : policy_names()) {
+    CifarNet model;
+    const auto groups = caffe_param_groups(model);
+    auto optimizer = make_optimizer(OptimizerKind::Sgd, groups, 0.001);
+    PolicyOptions options;
+    options.policy = parse_policy(name);
+    options.iterations = 100;
+    options.step_size = 10;
+    Schedule schedule(*optimizer, OptimizerKind::Sgd, options, lr_multipliers(groups));
+    for (int t = 0; t < 37; ++t) schedule.step();
+    const auto& pg = optimizer->param_groups();
+    EXPECT_NEAR(pg[1].options().get_lr(), 2 * pg[0].options().get_lr(), 1e-15) << name;
+    EXPECT_NEAR(pg[2].options().get_lr(), pg[0].options().get_lr(), 1e-15) << name;
+    EXPECT_NEAR(pg[3].options().get_lr(), 2 * pg[0].options().get_lr(), 1e-15) << name;
+  }
+}
+
+TEST(Cifar10Schedule, StagesFollowThePapersTable2) {
+  CifarNet model;
+  const auto groups = caffe_param_groups(model);
+  auto optimizer = make_optimizer(OptimizerKind::Sgd, groups, 0.001);
+  PolicyOptions options;
+  options.policy = Policy::Triangular2;
+  options.stages = parse_stages("0.001:0.005:20:160,0.0001:0.0005:10:220,0.00001:0.00005:5:250");
+  Schedule schedule(*optimizer, OptimizerKind::Sgd, options, lr_multipliers(groups));
+  std::vector<double> lrs;
+  for (int t = 0; t < 250; ++t, schedule.step()) lrs.push_back(schedule.lr());
+  EXPECT_NEAR(lrs[20], 0.005, 1e-12);    // first peak
+  EXPECT_NEAR(lrs[60], 0.003, 1e-12);    // second cycle, half the amplitude
+  EXPECT_NEAR(lrs[160], 0.0001, 1e-12);  // second stage starts at its base
+  EXPECT_NEAR(lrs[170], 0.0005, 1e-12);
+  EXPECT_NEAR(lrs[225], 0.00005, 1e-12);  // third stage's first peak
+  // Resuming inside any stage gives the same LRs.
+  for (const int64_t start : {0, 37, 160, 171, 230}) {
+    auto other = make_optimizer(OptimizerKind::Sgd, groups, 0.001);
+    Schedule resumed(*other, OptimizerKind::Sgd, options, lr_multipliers(groups), start);
+    for (int64_t t = start; t < 250; ++t, resumed.step()) {
+      ASSERT_DOUBLE_EQ(resumed.lr(), lrs[t]) << "start " << start << ", iteration " << t;
+    }
+  }
+}
+
+TEST(Cifar10Training, LossFallsInFiftyIterations) {
+  TempDir dir("cifar10-smoke");
+  const auto train_data = separable_data(1000, 1);
+  const auto test_data = separable_data(200, 2);
+  TrainOptions options;
+  options.policy.policy = Policy::Triangular;
+  options.policy.base_lr = 0.001;
+  options.policy.max_lr = 0.006;
+  options.policy.step_size = 25;
+  options.iterations = 50;
+  options.batch_size = 20;
+  options.eval_every = 50;
+  options.progress = false;
+  options.out_dir = dir.str();
+  const auto result = train(options, train_data, test_data);
+  EXPECT_FALSE(result.diverged);
+  const auto rows = read_csv(dir.str() + "/train.csv");
+  ASSERT_EQ(rows.size(), 50u);
+  double first = 0, last = 0;
+  for (int i = 0; i < 10; ++i) {
+    first += rows[i][3] / 10;
+    last += rows[40 + i][3] / 10;
+  }
+  EXPECT_LT(last, first - 0.3) << "first 10: " << first << ", last 10: " << last;
+  ASSERT_TRUE(result.final_test_accuracy.has_value());
+  EXPECT_GT(*result.final_test_accuracy, 30.0);
+  EXPECT_TRUE(fs::is_regular_file(dir.str() + "/summary.json"));
+}
+
+TEST(Cifar10Training, DivergenceStopsWithCsvsIntact) {
+  TempDir dir("cifar10-diverge");
+  const auto data = separable_data(200, 3);
+  TrainOptions options;
+  options.policy.policy = Policy::Fixed;
+  options.policy.base_lr = 1e6;
+  options.iterations = 50;
+  options.batch_size = 20;
+  options.eval_every = 0;
+  options.progress = false;
+  options.out_dir = dir.str();
+  const auto result = train(options, data, data);
+  EXPECT_TRUE(result.diverged);
+  EXPECT_NE(result.message.find("diverged"), std::string::npos) << result.message;
+  const auto rows = read_csv(dir.str() + "/train.csv");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_FALSE(std::isfinite(rows.back()[3]));
+}
+
+TEST(Cifar10Training, ResumeGivesTheSameLrsAndWeights) {
+  TempDir dir("cifar10-resume");
+  const auto data = separable_data(400, 4);
+  TrainOptions options;
+  options.policy.policy = Policy::Triangular2;
+  options.policy.base_lr = 0.001;
+  options.policy.max_lr = 0.006;
+  options.policy.step_size = 5;
+  options.iterations = 40;
+  options.batch_size = 20;  // 20 batches an epoch: the resume point is mid-epoch
+  options.eval_every = 0;
+  options.progress = false;
+
+  auto whole = options;
+  whole.out_dir = dir.str() + "/whole";
+  whole.checkpoint = dir.str() + "/whole.pt";
+  train(whole, data, data);
+
+  auto first = options;
+  first.iterations = 27;
+  first.out_dir = dir.str() + "/split";
+  first.checkpoint = dir.str() + "/split.pt";
+  train(first, data, data);
+  auto second = options;
+  second.out_dir = first.out_dir;
+  second.checkpoint = first.checkpoint;
+  second.resume = first.checkpoint;
+  train(second, data, data);
+
+  const auto a = read_csv(whole.out_dir + "/train.csv");
+  const auto b = read_csv(second.out_dir + "/train.csv");
+  ASSERT_EQ(a.size(), 40u);
+  ASSERT_EQ(b.size(), 40u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i][0], b[i][0]);
+    EXPECT_DOUBLE_EQ(a[i][1], b[i][1]) << "lr at iteration " << i;
+    EXPECT_NEAR(a[i][3], b[i][3], 1e-4) << "loss at iteration " << i;
+  }
+
+  auto load_model = [](const std::string& path) {
+    torch::serialize::InputArchive archive, model_archive;
+    archive.load_from(path);
+    archive.read("model", model_archive);
+    CifarNet model;
+    model->load(model_archive);
+    return model;
+  };
+  const auto ma = load_model(whole.checkpoint);
+  const auto mb = load_model(second.checkpoint);
+  const auto pa = ma->parameters();
+  const auto pb = mb->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-5, 1e-7)) << "parameter " << i;
+  }
+}
