@@ -160,6 +160,17 @@ int main(int argc, char** argv) {
                         "continue from this checkpoint (the same LR sequence and data order)");
   train_cmd->add_option("--out", out_dir, "train.csv, eval.csv and summary.json go here")
       ->capture_default_str();
+  int64_t world_size = 1, rank = 0, master_port = 29500;
+  std::string master_addr = "127.0.0.1", init_file;
+  train_cmd->add_option("--world-size", world_size, "data-parallel ranks (c10d, Gloo)")
+      ->capture_default_str();
+  train_cmd->add_option("--rank", rank, "this process's rank")->capture_default_str();
+  train_cmd->add_option("--master-addr", master_addr, "rank 0's TCPStore address")
+      ->capture_default_str();
+  train_cmd->add_option("--master-port", master_port, "rank 0's TCPStore port")
+      ->capture_default_str();
+  train_cmd->add_option("--init-file", init_file,
+                        "rendezvous through this shared file (FileStore) instead of TCP");
 
   // range-test
   Common range_common;
@@ -235,6 +246,14 @@ int main(int argc, char** argv) {
       train_options.device = device;
       train_options.out_dir = out_dir;
       train_options.command = cifar10::command_line(argc, argv);
+      if (world_size > 1) {
+        train_options.group =
+            torchclr::ProcessGroup::create(torchclr::RendezvousOptions(world_size, rank)
+                                               .master_addr(master_addr)
+                                               .master_port(master_port)
+                                               .init_file(init_file)
+                                               .backend(device.is_cuda() ? "nccl" : "gloo"));
+      }
       const auto data = load(train_common, kind);
       train_options.dataset = data.description;
       const auto result = cifar10::train(train_options, data.train, data.test);

@@ -179,8 +179,19 @@ EvalResult test(CifarNet& model, const ImageData& data, int64_t batch_size) {
   return {loss_sum / n, 100.0 * correct / n};
 }
 
-TrainResult train(const TrainOptions& options, const ImageData& train_data,
+TrainResult train(const TrainOptions& given, const ImageData& train_data,
                   const ImageData& test_data) {
+  const int64_t world = given.group ? given.group->world_size() : 1;
+  const int64_t rank = given.group ? given.group->rank() : 0;
+  // Rank 0 alone writes CSVs, checkpoints and progress.
+  TrainOptions options = given;
+  if (rank != 0) {
+    options.out_dir.clear();
+    options.checkpoint.clear();
+    options.progress = false;
+  }
+  TORCH_CHECK(given.batch_size % world == 0, "train: expected a batch size divisible by the ",
+              world, " ranks, but got ", given.batch_size);
   TORCH_CHECK(options.iterations >= 1, "train: expected iterations >= 1, but got ",
               options.iterations);
   TORCH_CHECK(options.batch_size >= 1 && options.batch_size <= train_data.size(),
@@ -221,6 +232,12 @@ TrainResult train(const TrainOptions& options, const ImageData& train_data,
     schedule.load(schedule_archive);
   }
 
+  std::optional<torchclr::GradientAverager> averager;
+  if (world > 1) {
+    torchclr::broadcast_module(*options.group, *model);  // every rank starts from rank 0's state
+    averager.emplace(options.group, model->parameters());
+  }
+
   // Everything the loop touches lives on the device and is allocated once.
   ImageData train_set{train_data.images.to(device), train_data.targets.to(device)};
   ImageData test_set{test_data.images.to(device), test_data.targets.to(device)};
@@ -228,8 +245,10 @@ TrainResult train(const TrainOptions& options, const ImageData& train_data,
   const int64_t batches_per_epoch = train_set.size() / batch;
   auto order = torch::empty({train_set.size()}, torch::kInt64);
   auto order_device = order.to(device);
-  auto images = torch::empty({batch, train_set.images.size(1), 32, 32}, train_set.images.options());
-  auto targets = torch::empty({batch}, train_set.targets.options());
+  const int64_t local_batch = batch / world;  // this rank's share of each global batch
+  auto images =
+      torch::empty({local_batch, train_set.images.size(1), 32, 32}, train_set.images.options());
+  auto targets = torch::empty({local_batch}, train_set.targets.options());
 
   const std::string train_csv = options.out_dir.empty() ? "" : options.out_dir + "/train.csv";
   const std::string eval_csv = options.out_dir.empty() ? "" : options.out_dir + "/eval.csv";
@@ -270,16 +289,21 @@ TrainResult train(const TrainOptions& options, const ImageData& train_data,
       if (device != torch::kCPU) order_device.copy_(order);
     }
     const auto& epoch_order = device == torch::kCPU ? order : order_device;
-    gather_batch(train_set, epoch_order.narrow(0, (t % batches_per_epoch) * batch, batch), images,
-                 targets);
+    gather_batch(
+        train_set,
+        epoch_order.narrow(0, (t % batches_per_epoch) * batch + rank * local_batch, local_batch),
+        images, targets);
     const double lr = schedule.lr();
     const double momentum = current_momentum(*optimizer, options.optimizer);
 
     model->zero_grad(/*set_to_none=*/true);
     auto loss = F::cross_entropy(model->forward(images), targets);
     loss.backward();
+    if (averager) averager->synchronize();
     optimizer->step();
-    const double loss_value = loss.item<double>();
+    double loss_value = loss.item<double>();
+    // Every rank logs, and stops on, the same (mean) loss.
+    if (world > 1) loss_value = options.group->all_reduce_mean(loss_value);
     schedule.step();
     train_seconds += seconds_since(step_start);
 

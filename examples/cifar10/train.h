@@ -1,8 +1,10 @@
 #pragma once
 
 #include <torch/types.h>
+#include <torchclr/distributed.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -38,6 +40,10 @@ struct TrainOptions {
   /// otherwise.
   bool progress = true;
   std::string label;
+  /// Data-parallel training: every rank trains on its share of each global batch of
+  /// `batch_size` images, gradients are averaged after backward, and only rank 0 writes CSVs,
+  /// checkpoints and progress. Null: one process.
+  std::shared_ptr<torchclr::ProcessGroup> group;
 };
 
 struct EvalResult {
