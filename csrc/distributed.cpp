@@ -8,6 +8,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #include <c10/util/Exception.h>
+#include <torch/cuda.h>
 #include <torch/version.h>
 
 #include <chrono>
@@ -42,11 +43,13 @@ void wait_for(const c10::intrusive_ptr<c10d::Work>& work, const char* what, int6
 
 class C10dProcessGroup final : public ProcessGroup {
  public:
-  C10dProcessGroup(c10::intrusive_ptr<C10dGroup> group, int64_t rank, int64_t world_size)
-      : group_(std::move(group)), rank_(rank), world_size_(world_size) {}
+  C10dProcessGroup(c10::intrusive_ptr<C10dGroup> group, int64_t rank, int64_t world_size,
+                   torch::Device device)
+      : group_(std::move(group)), rank_(rank), world_size_(world_size), device_(device) {}
 
   int64_t rank() const override { return rank_; }
   int64_t world_size() const override { return world_size_; }
+  torch::Device device() const override { return device_; }
 
   void all_reduce_sum(std::vector<torch::Tensor>& tensors) override {
     // One collective per tensor (c10d's vector argument means one tensor per device), all in
@@ -77,6 +80,7 @@ class C10dProcessGroup final : public ProcessGroup {
   c10::intrusive_ptr<C10dGroup> group_;
   int64_t rank_;
   int64_t world_size_;
+  torch::Device device_;
 };
 
 c10::intrusive_ptr<c10d::Store> make_store(const RendezvousOptions& options) {
@@ -129,7 +133,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const RendezvousOptions& opti
                  : c10d::ProcessGroupGloo::createDefaultDevice());
     try {
       auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, gloo_options);
-      return std::make_shared<C10dProcessGroup>(group, rank, size);
+      return std::make_shared<C10dProcessGroup>(group, rank, size, torch::kCPU);
     } catch (const std::exception& e) {
       TORCH_CHECK(false, "torchclr::ProcessGroup: rank ", rank, " could not connect to the ",
                   "other ", size - 1, " ranks with Gloo within ", options.timeout_seconds(),
@@ -138,10 +142,17 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const RendezvousOptions& opti
   }
 #ifdef USE_C10D_NCCL
   if (options.backend() == "nccl") {
+    const auto devices = static_cast<int64_t>(torch::cuda::device_count());
+    TORCH_CHECK(devices > 0, "torchclr::ProcessGroup: backend \"nccl\" needs a CUDA device, ",
+                "but none is visible");
+    const int64_t index = options.cuda_device() >= 0 ? options.cuda_device() : rank % devices;
+    TORCH_CHECK(index < devices, "torchclr::ProcessGroup: expected cuda_device in [0, ", devices,
+                "), but got ", index);
     auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
     nccl_options->timeout = timeout;
     auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, nccl_options);
-    return std::make_shared<C10dProcessGroup>(group, rank, size);
+    return std::make_shared<C10dProcessGroup>(
+        group, rank, size, torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index)));
   }
 #endif
   TORCH_CHECK(false, "torchclr::ProcessGroup: expected backend \"gloo\"",
@@ -152,7 +163,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const RendezvousOptions& opti
 }
 
 double ProcessGroup::all_reduce_mean(double value) {
-  std::vector<torch::Tensor> tensors{torch::full({1}, value, torch::kFloat64)};
+  std::vector<torch::Tensor> tensors{
+      torch::full({1}, value, torch::TensorOptions(torch::kFloat64).device(device()))};
   all_reduce_sum(tensors);
   return tensors[0].item<double>() / static_cast<double>(world_size());
 }

@@ -1,30 +1,130 @@
 #!/usr/bin/env bash
-# Two ranks of `cifar10 train` on loopback Gloo against one process with the same global batch:
-# the per-iteration losses (the ranks' mean) must agree, and only rank 0 writes outputs.
-# usage: data_parallel_example_test.sh CIFAR10_BINARY PORT
+# Data-parallel `cifar10` processes on loopback Gloo, on generated-free Fashion-MNIST.
+#   train:      2 ranks of `train` against 1 process with the same global batch: every
+#               iteration's LR and (mean) loss agree, and only rank 0 writes outputs.
+#   range-test: the same for `range-test`: the same LR, loss and accuracy curve.
+#   rank-dies:  one rank is killed (SIGKILL) mid-run; the other fails with a clear error well
+#               within its timeout, and the CSV rows rank 0 had written survive.
+# usage: data_parallel_example_test.sh CIFAR10_BINARY PORT MODE
 set -euo pipefail
 bin=$1
 port=$2
+mode=$3
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-args=(train --dataset fashion-mnist --iters 15 --batch-size 20 --eval-every 0 --threads 1
-      --policy triangular2 --step-size 5 --seed 3)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
-"$bin" "${args[@]}" --out "$work/single" > "$work/single.log" 2>&1
-"$bin" "${args[@]}" --world-size 2 --rank 1 --master-port "$port" --out "$work/rank1" \
-  > "$work/rank1.log" 2>&1 &
-rank1=$!
-timeout 120 "$bin" "${args[@]}" --world-size 2 --rank 0 --master-port "$port" --out "$work/ranks" \
-  > "$work/rank0.log" 2>&1
-wait "$rank1"
+# compare_columns FILE_A FILE_B COLUMNS ROWS [TOLERANCE]: exact equality of the first column
+# listed, the others to TOLERANCE relative (default 1e-4: float sums in another order); ROWS
+# data rows expected in both ("same": as many as FILE_A has).
+compare_columns() {
+  local rows=$4
+  [ "$rows" != same ] || rows=$(($(wc -l < "$1") - 1))
+  [ "$(($(wc -l < "$2") - 1))" -eq "$rows" ] ||
+    { echo "$2: expected $rows rows, got $(($(wc -l < "$2") - 1))"; return 1; }
+  paste -d, <(tail -n +2 "$1" | cut -d, -f"$3") <(tail -n +2 "$2" | cut -d, -f"$3") |
+    awk -F, -v rows="$rows" -v tol="${5:-1e-4}" '{
+      n++; k = NF / 2
+      if ($1 != $(k + 1)) { print "row " n ": " $1 " vs " $(k + 1); bad = 1 }
+      for (i = 2; i <= k; i++) {
+        a = $i; b = $(k + i); d = a - b; if (d < 0) d = -d; m = a < 0 ? -a : a
+        if (d > tol * m + 1e-12) { print "row " n ", column " i ": " a " vs " b; bad = 1 }
+      }
+    } END { if (n != rows) { print "expected " rows " rows, got " n; bad = 1 }; exit bad }'
+}
 
-[ ! -e "$work/rank1" ] || { echo "rank 1 wrote outputs"; exit 1; }
-paste -d, <(tail -n +2 "$work/single/train.csv" | cut -d, -f2,4) \
-          <(tail -n +2 "$work/ranks/train.csv" | cut -d, -f2,4) |
-  awk -F, '{
-    n++
-    if ($1 != $3) { print "iteration " n - 1 ": lr " $1 " vs " $3; bad = 1 }
-    d = $2 - $4; if (d < 0) d = -d
-    if (d > 1e-4 * ($2 < 0 ? -$2 : $2)) { print "iteration " n - 1 ": loss " $2 " vs " $4; bad = 1 }
-  } END { if (n != 15) { print "expected 15 iterations, got " n; bad = 1 }; exit bad }'
-echo "2 ranks match one process over 15 iterations"
+# run_pair OUT_PREFIX ARGS...: rank 1 in the background, rank 0 in the foreground.
+run_pair() {
+  local out=$1
+  shift
+  "$bin" "$@" --world-size 2 --rank 1 --master-port "$port" --out "$work/${out}1" \
+    > "$work/${out}1.log" 2>&1 &
+  local rank1=$!
+  pids+=("$rank1")
+  timeout 300 "$bin" "$@" --world-size 2 --rank 0 --master-port "$port" --out "$work/${out}0" \
+    > "$work/${out}0.log" 2>&1 || { cat "$work/${out}0.log"; exit 1; }
+  wait "$rank1" || { cat "$work/${out}1.log"; exit 1; }
+  [ ! -e "$work/${out}1" ] || { echo "rank 1 wrote outputs"; exit 1; }
+}
+
+case $mode in
+  train)
+    args=(train --dataset fashion-mnist --iters 15 --batch-size 20 --eval-every 5 --threads 1
+          --policy triangular2 --step-size 5 --seed 3)
+    "$bin" "${args[@]}" --out "$work/single" > "$work/single.log" 2>&1
+    run_pair rank "${args[@]}"
+    compare_columns "$work/single/train.csv" "$work/rank0/train.csv" 2,4 15
+    # Test accuracy on 10,000 images: a weight that differs in its last bits may flip an image.
+    compare_columns "$work/single/eval.csv" "$work/rank0/eval.csv" 1,2 3
+    compare_columns "$work/single/eval.csv" "$work/rank0/eval.csv" 1,3 3 1e-3
+    grep -q '"world_size": 2' "$work/rank0/summary.json"
+    echo "2 ranks of train match one process over 15 iterations and 3 evaluations"
+    ;;
+  range-test)
+    args=(range-test --dataset fashion-mnist --epochs 0.01 --batch-size 20 --eval-every 10
+          --eval-images 200 --threads 1 --start-lr 0.001 --end-lr 0.1 --seed 3)
+    "$bin" "${args[@]}" --out "$work/single" > "$work/single.log" 2>&1
+    run_pair rank "${args[@]}"
+    # lr, loss, smoothed loss; then lr and accuracy where it was measured. The LR reaches 0.1,
+    # where the loss blows up and the sweep stops: the ranks must stop where one process does.
+    compare_columns "$work/single/range_test.csv" "$work/rank0/range_test.csv" 1,2,3 same
+    grep -v ',$' "$work/single/range_test.csv" > "$work/single_acc.csv"
+    grep -v ',$' "$work/rank0/range_test.csv" > "$work/rank0_acc.csv"
+    # Accuracy on 200 images, sharded 100 per rank: one flipped image moves it by 0.5 points.
+    compare_columns "$work/single_acc.csv" "$work/rank0_acc.csv" 1,4 same 0.05
+    grep -q "stopped early" "$work/rank0.log" && grep -q "stopped early" "$work/rank1.log"
+    diff <(grep suggested "$work/single.log") <(grep suggested "$work/rank0.log")
+    diff <(grep suggested "$work/rank0.log") <(grep suggested "$work/rank1.log")
+    echo "2 ranks of range-test record the curve and suggestion of one process"
+    ;;
+  rank-dies)
+    args=(train --dataset fashion-mnist --iters 1000000 --batch-size 20 --eval-every 0
+          --threads 1 --policy triangular --step-size 50 --dist-timeout 30)
+    for victim in 1 0; do
+      survivor=$((1 - victim))
+      port=$((port + victim))  # a fresh port: the killed store's may linger in TIME_WAIT
+      for r in 0 1; do
+        "$bin" "${args[@]}" --world-size 2 --rank $r --master-port "$port" --out "$work/dies$r" \
+          > "$work/dies$r.log" 2>&1 &
+        pids+=($!)
+        eval "pid$r=$!"
+      done
+      # Let them train (rank 0's CSV grows), then kill one without warning.
+      for _ in $(seq 600); do
+        [ "$(cat "$work/dies0/train.csv" 2> /dev/null | wc -l)" -gt 20 ] && break
+        sleep 0.1
+      done
+      [ "$(wc -l < "$work/dies0/train.csv")" -gt 20 ] || { cat "$work"/dies*.log; exit 1; }
+      victim_pid=$(eval echo "\$pid$victim")
+      survivor_pid=$(eval echo "\$pid$survivor")
+      kill -9 "$victim_pid"
+      start=$(date +%s)
+      status=0
+      # The survivor must stop by itself, well within its 30 s timeout.
+      for _ in $(seq 300); do kill -0 "$survivor_pid" 2> /dev/null || break; sleep 0.1; done
+      if kill -0 "$survivor_pid" 2> /dev/null; then
+        echo "rank $survivor still running 30 s after rank $victim was killed"
+        exit 1
+      fi
+      wait "$survivor_pid" || status=$?
+      wait "$victim_pid" 2> /dev/null || true
+      [ "$status" -ne 0 ] || { echo "rank $survivor exited 0 after rank $victim died"; exit 1; }
+      grep -q "error: torchclr::ProcessGroup:.*failed on rank $survivor" "$work/dies$survivor.log" ||
+        { echo "rank $survivor's error is not the expected one:"; cat "$work/dies$survivor.log"; exit 1; }
+      # Rank 0's CSV keeps every row it wrote, complete.
+      rows=$(tail -n +2 "$work/dies0/train.csv" | awk -F, 'NF == 4' | wc -l)
+      [ "$rows" -gt 20 ] || { echo "rank 0's train.csv lost its rows"; exit 1; }
+      echo "rank $victim killed: rank $survivor failed in $(($(date +%s) - start)) s," \
+        "exit $status: $(grep -o 'failed on rank.*' "$work/dies$survivor.log" | head -c 160)"
+      rm -rf "$work"/dies*
+    done
+    ;;
+  *)
+    echo "unknown mode '$mode' (train, range-test, rank-dies)"
+    exit 2
+    ;;
+esac

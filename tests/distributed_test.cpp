@@ -154,13 +154,16 @@ TEST(Distributed, RangeTestRecordsTheSameCurveAndStopsTogetherOnEveryRank) {
 TEST(Distributed, LossAverageIsTheSameOnEveryRank) {
   const int port = free_port();
   std::vector<double> means(3);
+  std::vector<torch::Device> devices(3, torch::kCUDA);
   run_ranks(3, [&](int rank) {
     auto group = torchclr::ProcessGroup::create(
         torchclr::RendezvousOptions(3, rank).master_port(port).timeout_seconds(30));
+    devices[rank] = group->device();
     const auto reduce = torchclr::all_reduce_loss(group);
     means[rank] = reduce(static_cast<double>(rank + 1));
   });
   for (const double m : means) EXPECT_DOUBLE_EQ(m, 2.0);
+  for (const auto& d : devices) EXPECT_EQ(d, torch::Device(torch::kCPU));  // Gloo: CPU tensors
 }
 
 TEST(Distributed, RankThatLeavesMakesTheOthersFailWithinTheTimeout) {

@@ -7,9 +7,11 @@
 
 #include <malloc.h>
 #include <torch/torch.h>
+#include <torchclr/distributed.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -93,6 +95,47 @@ std::string train_prefix(const char* argv0, const Common& common, cifar10::Datas
   return out.str();
 }
 
+// Data-parallel options, shared by train and range-test.
+struct Distributed {
+  int64_t world_size = 1;
+  int64_t rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int64_t master_port = 29500;
+  std::string init_file;
+  double timeout = 300.0;
+};
+
+void add_distributed(CLI::App& app, Distributed& d) {
+  app.add_option("--world-size", d.world_size,
+                 "data-parallel ranks (c10d: Gloo on CPU, NCCL on CUDA)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--rank", d.rank, "this process's rank, 0 to world size - 1")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--master-addr", d.master_addr, "rank 0's TCPStore address")
+      ->capture_default_str();
+  app.add_option("--master-port", d.master_port, "rank 0's TCPStore port")->capture_default_str();
+  app.add_option("--init-file", d.init_file,
+                 "rendezvous through this shared file (FileStore) instead of TCP");
+  app.add_option("--dist-timeout", d.timeout,
+                 "seconds to wait for the other ranks (rendezvous and every collective) before "
+                 "failing")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+// The process group of a data-parallel run; null for one process.
+std::shared_ptr<torchclr::ProcessGroup> make_group(const Distributed& d, torch::Device device) {
+  if (d.world_size == 1 && d.rank == 0) return nullptr;
+  return torchclr::ProcessGroup::create(torchclr::RendezvousOptions(d.world_size, d.rank)
+                                            .master_addr(d.master_addr)
+                                            .master_port(d.master_port)
+                                            .init_file(d.init_file)
+                                            .timeout_seconds(d.timeout)
+                                            .backend(device.is_cuda() ? "nccl" : "gloo"));
+}
+
 std::vector<int64_t> parse_milestones(const std::string& text) {
   std::vector<int64_t> milestones;
   std::stringstream in(text);
@@ -160,17 +203,8 @@ int main(int argc, char** argv) {
                         "continue from this checkpoint (the same LR sequence and data order)");
   train_cmd->add_option("--out", out_dir, "train.csv, eval.csv and summary.json go here")
       ->capture_default_str();
-  int64_t world_size = 1, rank = 0, master_port = 29500;
-  std::string master_addr = "127.0.0.1", init_file;
-  train_cmd->add_option("--world-size", world_size, "data-parallel ranks (c10d, Gloo)")
-      ->capture_default_str();
-  train_cmd->add_option("--rank", rank, "this process's rank")->capture_default_str();
-  train_cmd->add_option("--master-addr", master_addr, "rank 0's TCPStore address")
-      ->capture_default_str();
-  train_cmd->add_option("--master-port", master_port, "rank 0's TCPStore port")
-      ->capture_default_str();
-  train_cmd->add_option("--init-file", init_file,
-                        "rendezvous through this shared file (FileStore) instead of TCP");
+  Distributed train_distributed;
+  add_distributed(*train_cmd, train_distributed);
 
   // range-test
   Common range_common;
@@ -195,6 +229,8 @@ int main(int argc, char** argv) {
                    "test images per accuracy measurement")
       ->capture_default_str();
   range_cmd->add_option("--out", range_options.out_dir)->capture_default_str();
+  Distributed range_distributed;
+  add_distributed(*range_cmd, range_distributed);
 
   // compare
   Common compare_common;
@@ -246,13 +282,9 @@ int main(int argc, char** argv) {
       train_options.device = device;
       train_options.out_dir = out_dir;
       train_options.command = cifar10::command_line(argc, argv);
-      if (world_size > 1) {
-        train_options.group =
-            torchclr::ProcessGroup::create(torchclr::RendezvousOptions(world_size, rank)
-                                               .master_addr(master_addr)
-                                               .master_port(master_port)
-                                               .init_file(init_file)
-                                               .backend(device.is_cuda() ? "nccl" : "gloo"));
+      train_options.group = make_group(train_distributed, device);
+      if (train_options.group && device.is_cuda()) {
+        train_options.device = train_options.group->device();  // this rank's GPU
       }
       const auto data = load(train_common, kind);
       train_options.dataset = data.description;
@@ -276,6 +308,9 @@ int main(int argc, char** argv) {
       range_options.device = device;
       range_options.threads = range_common.threads;
       range_options.command = cifar10::command_line(argc, argv);
+      range_options.group = make_group(range_distributed, device);
+      if (range_options.group && device.is_cuda())
+        range_options.device = range_options.group->device();
       const auto data = load(range_common, kind);
       std::cout << cifar10::run_range_test(range_options, data);
     } else if (*compare_cmd) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "model.h"
@@ -22,12 +23,23 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
               "range-test: expected 0 < --start-lr < --end-lr, but got ", options.start_lr, " and ",
               options.end_lr);
   const auto device = options.device;
+  const auto& group = options.group;
+  const int64_t world = group ? group->world_size() : 1;
+  const int64_t rank = group ? group->rank() : 0;
+  TORCH_CHECK(options.batch_size >= 1 && options.batch_size % world == 0,
+              "range-test: expected a batch size divisible by the ", world, " ranks, but got ",
+              options.batch_size);
   torch::manual_seed(options.seed);
   CifarNet model(data.train.images.size(1));
   model->to(device);
   const auto groups = caffe_param_groups(model);
   const auto kind = parse_optimizer(options.optimizer);
   auto optimizer = make_optimizer(kind, groups, options.start_lr);
+  std::optional<torchclr::GradientAverager> averager;
+  if (group) {
+    torchclr::broadcast_module(*group, *model);  // every rank starts from rank 0's weights
+    averager.emplace(group, model->parameters());
+  }
 
   const ImageData train_set{data.train.images.to(device), data.train.targets.to(device)};
   const int64_t eval_images = std::min(options.eval_images, data.test.size());
@@ -41,33 +53,49 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
 
   auto order = torch::empty({train_set.size()}, torch::kInt64);
   auto order_device = torch::empty({train_set.size()}, train_set.targets.options());
-  auto images = torch::empty({batch, train_set.images.size(1), 32, 32}, train_set.images.options());
-  auto targets = torch::empty({batch}, train_set.targets.options());
+  const int64_t local_batch = batch / world;  // this rank's share of each global batch
+  auto images =
+      torch::empty({local_batch, train_set.images.size(1), 32, 32}, train_set.images.options());
+  auto targets = torch::empty({local_batch}, train_set.targets.options());
   int64_t t = 0;
   const auto train_step = [&]() -> torch::Tensor {
     if (t % batches_per_epoch == 0) {
       shuffle_epoch(order, options.seed, t / batches_per_epoch);
       order_device.copy_(order);
     }
-    gather_batch(train_set, order_device.narrow(0, (t % batches_per_epoch) * batch, batch), images,
-                 targets);
+    gather_batch(
+        train_set,
+        order_device.narrow(0, (t % batches_per_epoch) * batch + rank * local_batch, local_batch),
+        images, targets);
     ++t;
     return F::cross_entropy(model->forward(images), targets);
   };
+  // Each rank measures its shard of the evaluation images; every rank gets the whole figure.
   const auto accuracy = [&]() -> double {
-    const double value = test(model, eval_set, 1000).accuracy;
-    return value;
+    return test(model, eval_set, 1000, group.get()).accuracy;
   };
 
+  auto sweep = torchclr::RangeTestOptions()
+                   .start_lr(options.start_lr)
+                   .end_lr(options.end_lr)
+                   .num_iters(iterations)
+                   .mode(torchclr::RangeMode::Linear)
+                   .eval(accuracy)
+                   .eval_every(options.eval_every);
+  if (group) {
+    // The same mean loss on every rank: the same curve, and the same stop.
+    sweep.reduce_loss(torchclr::all_reduce_loss(group));
+    sweep.after_backward([&averager] { averager->synchronize(); });
+  }
   torchclr::LRFinder finder(*model, *optimizer);
-  const auto result = finder.range_test(train_step, torchclr::RangeTestOptions()
-                                                        .start_lr(options.start_lr)
-                                                        .end_lr(options.end_lr)
-                                                        .num_iters(iterations)
-                                                        .mode(torchclr::RangeMode::Linear)
-                                                        .eval(accuracy)
-                                                        .eval_every(options.eval_every));
+  const auto result = finder.range_test(train_step, sweep);
   const auto suggestion = result.suggest();
+  std::ostringstream out;
+  out << "LR range test, " << result.lrs.size() << " iterations from " << options.start_lr << " to "
+      << options.end_lr << (result.diverged() ? " (stopped early)" : "") << "\n"
+      << "suggested bounds: base_lr " << suggestion.base_lr << ", max_lr " << suggestion.max_lr
+      << " (" << torchclr::to_string(suggestion.rule) << "); single LR " << suggestion.lr << "\n";
+  if (rank != 0) return out.str();  // rank 0 alone writes files
 
   fs::create_directories(options.out_dir);
   const auto csv = options.out_dir + "/range_test.csv";
@@ -82,6 +110,7 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
   summary.add("suggested_max_lr", suggestion.max_lr);
   summary.add("rule", torchclr::to_string(suggestion.rule));
   summary.add("threads", static_cast<int64_t>(options.threads));
+  summary.add("world_size", world);
   summary.add("dataset", data.description);
   summary.add("command", options.command);
   summary.add("machine", machine_description());
@@ -108,12 +137,7 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
   gp.close();
   run_gnuplot(script);
 
-  std::ostringstream out;
-  out << "LR range test, " << result.lrs.size() << " iterations from " << options.start_lr << " to "
-      << options.end_lr << (result.diverged() ? " (stopped early)" : "") << "\n"
-      << "suggested bounds: base_lr " << suggestion.base_lr << ", max_lr " << suggestion.max_lr
-      << " (" << torchclr::to_string(suggestion.rule) << "); single LR " << suggestion.lr << "\n"
-      << "results: " << csv << ", " << options.out_dir << "/range_test.png\n";
+  out << "results: " << csv << ", " << options.out_dir << "/range_test.png\n";
   return out.str();
 }
 

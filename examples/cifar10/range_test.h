@@ -1,8 +1,10 @@
 #pragma once
 
 #include <torch/types.h>
+#include <torchclr/distributed.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "dataset.h"
@@ -25,10 +27,15 @@ struct RangeTestCliOptions {
   torch::Device device = torch::kCPU;
   int threads = 1;
   std::string command;
+  /// Data-parallel: every rank takes its share of each global batch, gradients are averaged after
+  /// backward, the recorded loss is the mean over the ranks (so every rank stops at the same
+  /// iteration), accuracy is measured on a shard per rank, and rank 0 alone writes files.
+  /// Null: one process.
+  std::shared_ptr<torchclr::ProcessGroup> group;
 };
 
 /// Runs the test through `torchclr::LRFinder`, writes range_test.csv, range_test.png and
-/// summary.json to `out_dir`, and returns the suggestion as text.
+/// summary.json to `out_dir` (rank 0 of a data-parallel run), and returns the suggestion as text.
 std::string run_range_test(const RangeTestCliOptions& options, const DataPair& data);
 
 }  // namespace cifar10

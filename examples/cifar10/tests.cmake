@@ -4,10 +4,17 @@ if(TORCHCLR_BUILD_EXAMPLES)
   torchclr_add_test(torchclr_cifar10_tests cifar10_test.cpp)
 endif()
 
-# Two ranks of `cifar10 train` over loopback Gloo against one process (needs Fashion-MNIST from
-# Debian's dataset-fashion-mnist, which scripts/install_deps.sh installs).
+# Data-parallel `cifar10` processes over loopback Gloo (they need Fashion-MNIST from Debian's
+# dataset-fashion-mnist, which scripts/install_deps.sh installs): train and range-test against one
+# process, and a rank killed mid-run.
 if(TORCHCLR_BUILD_EXAMPLES AND TORCHCLR_DISTRIBUTED)
-  add_test(NAME cifar10_data_parallel_matches_one_process
-    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/data_parallel_example_test.sh $<TARGET_FILE:cifar10> 29733)
-  set_tests_properties(cifar10_data_parallel_matches_one_process PROPERTIES TIMEOUT 300)
+  foreach(mode_port IN ITEMS train:29733 range-test:29735 rank-dies:29737)
+    string(REPLACE ":" ";" mode_port "${mode_port}")
+    list(GET mode_port 0 mode)
+    list(GET mode_port 1 port)
+    add_test(NAME cifar10_data_parallel_${mode}
+      COMMAND bash ${PROJECT_SOURCE_DIR}/tests/data_parallel_example_test.sh
+              $<TARGET_FILE:cifar10> ${port} ${mode})
+    set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 300)
+  endforeach()
 endif()

@@ -159,14 +159,19 @@ void shuffle_epoch(torch::Tensor& order, uint64_t seed, int64_t epoch) {
   std::shuffle(data, data + order.numel(), rng);
 }
 
-EvalResult test(CifarNet& model, const ImageData& data, int64_t batch_size) {
+EvalResult test(CifarNet& model, const ImageData& data, int64_t batch_size,
+                torchclr::ProcessGroup* group) {
   torch::NoGradGuard no_grad;
   model->eval();
+  const int64_t n = data.size();
+  const int64_t world = group ? group->world_size() : 1;
+  const int64_t rank = group ? group->rank() : 0;
+  const int64_t shard_begin = n * rank / world;
+  const int64_t shard_end = n * (rank + 1) / world;
   double loss_sum = 0.0;
   int64_t correct = 0;
-  const int64_t n = data.size();
-  for (int64_t begin = 0; begin < n; begin += batch_size) {
-    const int64_t size = std::min(batch_size, n - begin);
+  for (int64_t begin = shard_begin; begin < shard_end; begin += batch_size) {
+    const int64_t size = std::min(batch_size, shard_end - begin);
     const auto images = data.images.narrow(0, begin, size);
     const auto targets = data.targets.narrow(0, begin, size);
     const auto output = model->forward(images);
@@ -176,6 +181,14 @@ EvalResult test(CifarNet& model, const ImageData& data, int64_t batch_size) {
     correct += output.argmax(1).eq(targets).sum().item<int64_t>();
   }
   model->train();
+  if (group != nullptr && world > 1) {
+    std::vector<torch::Tensor> sums{
+        torch::tensor({loss_sum, static_cast<double>(correct)}, torch::kFloat64)
+            .to(data.images.device())};
+    group->all_reduce_sum(sums);
+    loss_sum = sums[0][0].item<double>();
+    correct = static_cast<int64_t>(std::llround(sums[0][1].item<double>()));
+  }
   return {loss_sum / n, 100.0 * correct / n};
 }
 
@@ -328,7 +341,7 @@ TrainResult train(const TrainOptions& given, const ImageData& train_data,
 
     const bool last = done == options.iterations;
     if (options.eval_every > 0 && (done % options.eval_every == 0 || last)) {
-      const auto eval = test(model, test_set, options.eval_batch_size);
+      const auto eval = test(model, test_set, options.eval_batch_size, options.group.get());
       result.final_test_accuracy = eval.accuracy;
       result.final_test_loss = eval.loss;
       result.best_test_accuracy =
@@ -383,6 +396,7 @@ TrainResult train(const TrainOptions& given, const ImageData& train_data,
     summary.add("cpu_seconds", cpu_seconds);
     summary.add("resumed_from", resumed.iteration);
     summary.add("threads", static_cast<int64_t>(options.threads));
+    summary.add("world_size", world);
     summary.add("device", device.str());
     summary.add("seed", static_cast<int64_t>(options.seed));
     summary.add("dataset", options.dataset);

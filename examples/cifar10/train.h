@@ -67,8 +67,11 @@ struct TrainResult {
 /// and the epoch only, so a resumed run sees the same batches as an uninterrupted one.
 void shuffle_epoch(torch::Tensor& order, uint64_t seed, int64_t epoch);
 
-/// Loss and accuracy of `model` on `data`, in eval mode without gradients.
-EvalResult test(CifarNet& model, const ImageData& data, int64_t batch_size);
+/// Loss and accuracy of `model` on `data`, in eval mode without gradients. With a process group,
+/// each rank evaluates its own contiguous shard and the sums are all-reduced: every rank returns
+/// the figures of the whole of `data`.
+EvalResult test(CifarNet& model, const ImageData& data, int64_t batch_size,
+                torchclr::ProcessGroup* group = nullptr);
 
 /// Trains the paper's network on `train`, evaluating on `test`. Stops early, with `diverged`
 /// set and its CSVs flushed, at the first non-finite loss.

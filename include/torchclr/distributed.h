@@ -40,6 +40,9 @@ struct RendezvousOptions {
   /// c10d backend: "gloo" (CPU tensors), or "nccl" (CUDA tensors, where LibTorch was built with
   /// it). Default: "gloo"
   TORCH_ARG(std::string, backend) = "gloo";
+  /// NCCL only: the CUDA device of this rank. Default: -1, meaning rank modulo the number of
+  /// devices
+  TORCH_ARG(int64_t, cuda_device) = -1;
 };
 
 /// The collectives data-parallel training needs, on torch.distributed's c10d process groups
@@ -55,6 +58,9 @@ class ProcessGroup {
 
   virtual int64_t rank() const = 0;
   virtual int64_t world_size() const = 0;
+
+  /// Where this group's tensors must live: the CPU for Gloo, this rank's CUDA device for NCCL.
+  virtual torch::Device device() const = 0;
 
   /// Sums each tensor over all ranks in place; the collectives of all tensors run concurrently.
   virtual void all_reduce_sum(std::vector<torch::Tensor>& tensors) = 0;
