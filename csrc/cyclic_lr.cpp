@@ -99,37 +99,33 @@ void CyclicLR::save_options(torch::serialize::OutputArchive& archive) const {
 }
 
 void CyclicLR::load_options(torch::serialize::InputArchive& archive) {
-  auto state =
-      std::tie(options_, step_size_down_, base_lrs_, max_lrs_, base_momentums_, max_momentums_);
-  const auto previous = std::make_tuple(options_, step_size_down_, base_lrs_, max_lrs_,
-                                        base_momentums_, max_momentums_);
-  try {
-    base_lrs_ = detail::read_group_doubles(archive, "cyclic_lr/base_lr", name(), num_groups());
-    max_lrs_ = detail::read_group_doubles(archive, "cyclic_lr/max_lr", name(), num_groups());
-    base_momentums_ =
-        detail::read_group_doubles(archive, "cyclic_lr/base_momentum", name(), num_groups());
-    max_momentums_ =
-        detail::read_group_doubles(archive, "cyclic_lr/max_momentum", name(), num_groups());
-    options_.step_size_up(detail::read_int(archive, "cyclic_lr/step_size_up", name()));
-    options_.step_size_down(detail::read_int(archive, "cyclic_lr/step_size_down", name()));
-    const int64_t mode = detail::read_int(archive, "cyclic_lr/mode", name());
-    TORCH_CHECK(mode >= 0 && mode <= 2, name(), ": expected a mode between 0 and 2 in the ",
-                "checkpoint, but got ", mode);
-    options_.mode(static_cast<CyclicMode>(mode));
-    options_.gamma(detail::read_double(archive, "cyclic_lr/gamma", name()));
-    const int64_t scale_mode = detail::read_int(archive, "cyclic_lr/scale_mode", name());
-    TORCH_CHECK(scale_mode == 0 || scale_mode == 1, name(), ": expected a scale mode of 0 or 1 ",
-                "in the checkpoint, but got ", scale_mode);
-    options_.scale_mode(static_cast<ScaleMode>(scale_mode));
-    options_.cycle_momentum(detail::read_int(archive, "cyclic_lr/cycle_momentum", name()) != 0);
-    validate();
-    if (options_.cycle_momentum()) {
-      require_momentum();
-    }
-  } catch (...) {
-    state = previous;
-    throw;
-  }
+  detail::load_or_roll_back(
+      [&] {
+        base_lrs_ = detail::read_group_doubles(archive, "cyclic_lr/base_lr", name(), num_groups());
+        max_lrs_ = detail::read_group_doubles(archive, "cyclic_lr/max_lr", name(), num_groups());
+        base_momentums_ =
+            detail::read_group_doubles(archive, "cyclic_lr/base_momentum", name(), num_groups());
+        max_momentums_ =
+            detail::read_group_doubles(archive, "cyclic_lr/max_momentum", name(), num_groups());
+        options_.step_size_up(detail::read_int(archive, "cyclic_lr/step_size_up", name()));
+        options_.step_size_down(detail::read_int(archive, "cyclic_lr/step_size_down", name()));
+        const int64_t mode = detail::read_int(archive, "cyclic_lr/mode", name());
+        TORCH_CHECK(mode >= 0 && mode <= 2, name(), ": expected a mode between 0 and 2 in the ",
+                    "checkpoint, but got ", mode);
+        options_.mode(static_cast<CyclicMode>(mode));
+        options_.gamma(detail::read_double(archive, "cyclic_lr/gamma", name()));
+        const int64_t scale_mode = detail::read_int(archive, "cyclic_lr/scale_mode", name());
+        TORCH_CHECK(scale_mode == 0 || scale_mode == 1, name(),
+                    ": expected a scale mode of 0 or 1 ", "in the checkpoint, but got ",
+                    scale_mode);
+        options_.scale_mode(static_cast<ScaleMode>(scale_mode));
+        options_.cycle_momentum(detail::read_int(archive, "cyclic_lr/cycle_momentum", name()) != 0);
+        validate();
+        if (options_.cycle_momentum()) {
+          require_momentum();
+        }
+      },
+      options_, step_size_down_, base_lrs_, max_lrs_, base_momentums_, max_momentums_);
 }
 
 }  // namespace torchclr

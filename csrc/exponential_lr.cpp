@@ -34,16 +34,14 @@ void ExponentialLR::save_options(torch::serialize::OutputArchive& archive) const
 }
 
 void ExponentialLR::load_options(torch::serialize::InputArchive& archive) {
-  auto state = std::tie(options_, base_lrs_);
-  const auto previous = std::make_tuple(options_, base_lrs_);
-  try {
-    base_lrs_ = detail::read_group_doubles(archive, "exponential_lr/base_lr", name(), num_groups());
-    options_.gamma(detail::read_double(archive, "exponential_lr/gamma", name()));
-    validate();
-  } catch (...) {
-    state = previous;
-    throw;
-  }
+  detail::load_or_roll_back(
+      [&] {
+        base_lrs_ =
+            detail::read_group_doubles(archive, "exponential_lr/base_lr", name(), num_groups());
+        options_.gamma(detail::read_double(archive, "exponential_lr/gamma", name()));
+        validate();
+      },
+      options_, base_lrs_);
 }
 
 }  // namespace torchclr

@@ -44,18 +44,15 @@ void LinearLR::save_options(torch::serialize::OutputArchive& archive) const {
 }
 
 void LinearLR::load_options(torch::serialize::InputArchive& archive) {
-  auto state = std::tie(options_, base_lrs_);
-  const auto previous = std::make_tuple(options_, base_lrs_);
-  try {
-    base_lrs_ = detail::read_group_doubles(archive, "linear_lr/base_lr", name(), num_groups());
-    options_.total_iters(detail::read_int(archive, "linear_lr/total_iters", name()));
-    options_.start_factor(detail::read_double(archive, "linear_lr/start_factor", name()));
-    options_.end_factor(detail::read_double(archive, "linear_lr/end_factor", name()));
-    validate();
-  } catch (...) {
-    state = previous;
-    throw;
-  }
+  detail::load_or_roll_back(
+      [&] {
+        base_lrs_ = detail::read_group_doubles(archive, "linear_lr/base_lr", name(), num_groups());
+        options_.total_iters(detail::read_int(archive, "linear_lr/total_iters", name()));
+        options_.start_factor(detail::read_double(archive, "linear_lr/start_factor", name()));
+        options_.end_factor(detail::read_double(archive, "linear_lr/end_factor", name()));
+        validate();
+      },
+      options_, base_lrs_);
 }
 
 }  // namespace torchclr

@@ -43,17 +43,15 @@ void MultiStepLR::save_options(torch::serialize::OutputArchive& archive) const {
 }
 
 void MultiStepLR::load_options(torch::serialize::InputArchive& archive) {
-  auto state = std::tie(options_, base_lrs_);
-  const auto previous = std::make_tuple(options_, base_lrs_);
-  try {
-    base_lrs_ = detail::read_group_doubles(archive, "multi_step_lr/base_lr", name(), num_groups());
-    options_.milestones(detail::read_ints(archive, "multi_step_lr/milestones", name()));
-    options_.gamma(detail::read_double(archive, "multi_step_lr/gamma", name()));
-    validate();
-  } catch (...) {
-    state = previous;
-    throw;
-  }
+  detail::load_or_roll_back(
+      [&] {
+        base_lrs_ =
+            detail::read_group_doubles(archive, "multi_step_lr/base_lr", name(), num_groups());
+        options_.milestones(detail::read_ints(archive, "multi_step_lr/milestones", name()));
+        options_.gamma(detail::read_double(archive, "multi_step_lr/gamma", name()));
+        validate();
+      },
+      options_, base_lrs_);
 }
 
 }  // namespace torchclr

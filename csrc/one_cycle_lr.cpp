@@ -126,34 +126,32 @@ void OneCycleLR::save_options(torch::serialize::OutputArchive& archive) const {
 }
 
 void OneCycleLR::load_options(torch::serialize::InputArchive& archive) {
-  auto state = std::tie(options_, phases_, max_lrs_, base_momentums_, max_momentums_);
-  const auto previous =
-      std::make_tuple(options_, phases_, max_lrs_, base_momentums_, max_momentums_);
-  try {
-    max_lrs_ = detail::read_group_doubles(archive, "one_cycle_lr/max_lr", name(), num_groups());
-    base_momentums_ =
-        detail::read_group_doubles(archive, "one_cycle_lr/base_momentum", name(), num_groups());
-    max_momentums_ =
-        detail::read_group_doubles(archive, "one_cycle_lr/max_momentum", name(), num_groups());
-    options_.total_steps(detail::read_int(archive, "one_cycle_lr/total_steps", name()));
-    options_.pct_start(detail::read_double(archive, "one_cycle_lr/pct_start", name()));
-    const int64_t strategy = detail::read_int(archive, "one_cycle_lr/anneal_strategy", name());
-    TORCH_CHECK(strategy == 0 || strategy == 1, name(), ": expected an anneal strategy of 0 or 1 ",
-                "in the checkpoint, but got ", strategy);
-    options_.anneal_strategy(static_cast<AnnealStrategy>(strategy));
-    options_.div_factor(detail::read_double(archive, "one_cycle_lr/div_factor", name()));
-    options_.final_div_factor(
-        detail::read_double(archive, "one_cycle_lr/final_div_factor", name()));
-    options_.three_phase(detail::read_int(archive, "one_cycle_lr/three_phase", name()) != 0);
-    options_.cycle_momentum(detail::read_int(archive, "one_cycle_lr/cycle_momentum", name()) != 0);
-    validate();
-    if (options_.cycle_momentum()) {
-      require_momentum();
-    }
-  } catch (...) {
-    state = previous;
-    throw;
-  }
+  detail::load_or_roll_back(
+      [&] {
+        max_lrs_ = detail::read_group_doubles(archive, "one_cycle_lr/max_lr", name(), num_groups());
+        base_momentums_ =
+            detail::read_group_doubles(archive, "one_cycle_lr/base_momentum", name(), num_groups());
+        max_momentums_ =
+            detail::read_group_doubles(archive, "one_cycle_lr/max_momentum", name(), num_groups());
+        options_.total_steps(detail::read_int(archive, "one_cycle_lr/total_steps", name()));
+        options_.pct_start(detail::read_double(archive, "one_cycle_lr/pct_start", name()));
+        const int64_t strategy = detail::read_int(archive, "one_cycle_lr/anneal_strategy", name());
+        TORCH_CHECK(strategy == 0 || strategy == 1, name(),
+                    ": expected an anneal strategy of 0 or 1 ", "in the checkpoint, but got ",
+                    strategy);
+        options_.anneal_strategy(static_cast<AnnealStrategy>(strategy));
+        options_.div_factor(detail::read_double(archive, "one_cycle_lr/div_factor", name()));
+        options_.final_div_factor(
+            detail::read_double(archive, "one_cycle_lr/final_div_factor", name()));
+        options_.three_phase(detail::read_int(archive, "one_cycle_lr/three_phase", name()) != 0);
+        options_.cycle_momentum(detail::read_int(archive, "one_cycle_lr/cycle_momentum", name()) !=
+                                0);
+        validate();
+        if (options_.cycle_momentum()) {
+          require_momentum();
+        }
+      },
+      options_, phases_, max_lrs_, base_momentums_, max_momentums_);
 }
 
 }  // namespace torchclr

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace torchclr {
@@ -24,6 +25,19 @@ inline void check_momentums(const std::string& owner, const char* name,
   for (size_t g = 0; g < momentums.size(); ++g) {
     TORCH_CHECK(momentums[g] >= 0 && momentums[g] < 1, owner, ": expected ", name,
                 " in [0, 1), but got ", momentums[g], " for param group ", g);
+  }
+}
+
+/// Runs `load`, which may change `state...` and throw part-way; on a throw, puts every one of
+/// them back as it was and rethrows, so a failed load leaves the scheduler unchanged.
+template <typename Load, typename... State>
+void load_or_roll_back(Load&& load, State&... state) {
+  const auto previous = std::make_tuple(state...);
+  try {
+    load();
+  } catch (...) {
+    std::tie(state...) = previous;
+    throw;
   }
 }
 

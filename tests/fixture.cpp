@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 
@@ -69,49 +70,47 @@ std::vector<double> parse_doubles(const std::string& text) {
   return values;
 }
 
-OptimizerUnderTest make_optimizer(const std::string& kind, const std::vector<double>& lrs,
-                                  double momentum) {
+namespace {
+
+// One optimizer kind: its options for a given LR, and the optimizer over some param groups.
+template <typename Optimizer, typename Options>
+OptimizerUnderTest build(const std::vector<double>& lrs,
+                         const std::function<Options(double)>& options) {
   OptimizerUnderTest out;
   std::vector<torch::optim::OptimizerParamGroup> groups;
   for (const double lr : lrs) {
     out.params.push_back(torch::zeros({1}, torch::requires_grad()));
-    if (kind == "sgd") {
-      groups.emplace_back(std::vector<torch::Tensor>{out.params.back()},
-                          std::make_unique<torch::optim::SGDOptions>(
-                              torch::optim::SGDOptions(lr).momentum(momentum)));
-    } else if (kind == "rmsprop") {
-      groups.emplace_back(std::vector<torch::Tensor>{out.params.back()},
-                          std::make_unique<torch::optim::RMSpropOptions>(
-                              torch::optim::RMSpropOptions(lr).momentum(momentum)));
-    } else if (kind == "adam") {
-      groups.emplace_back(std::vector<torch::Tensor>{out.params.back()},
-                          std::make_unique<torch::optim::AdamOptions>(lr));
-    } else if (kind == "adamw") {
-      groups.emplace_back(std::vector<torch::Tensor>{out.params.back()},
-                          std::make_unique<torch::optim::AdamWOptions>(lr));
-    } else if (kind == "adagrad") {
-      groups.emplace_back(std::vector<torch::Tensor>{out.params.back()},
-                          std::make_unique<torch::optim::AdagradOptions>(lr));
-    } else {
-      throw std::runtime_error("unknown optimizer " + kind);
-    }
+    groups.emplace_back(std::vector<torch::Tensor>{out.params.back()},
+                        std::make_unique<Options>(options(lr)));
   }
-  if (kind == "sgd") {
-    out.optimizer = std::make_unique<torch::optim::SGD>(
-        groups, torch::optim::SGDOptions(lrs[0]).momentum(momentum));
-  } else if (kind == "rmsprop") {
-    out.optimizer = std::make_unique<torch::optim::RMSprop>(
-        groups, torch::optim::RMSpropOptions(lrs[0]).momentum(momentum));
-  } else if (kind == "adam") {
-    out.optimizer = std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(lrs[0]));
-  } else if (kind == "adamw") {
-    out.optimizer =
-        std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lrs[0]));
-  } else {
-    out.optimizer =
-        std::make_unique<torch::optim::Adagrad>(groups, torch::optim::AdagradOptions(lrs[0]));
-  }
+  out.optimizer = std::make_unique<Optimizer>(groups, options(lrs[0]));
   return out;
+}
+
+}  // namespace
+
+OptimizerUnderTest make_optimizer(const std::string& kind, const std::vector<double>& lrs,
+                                  double momentum) {
+  namespace O = torch::optim;
+  if (kind == "sgd") {
+    return build<O::SGD, O::SGDOptions>(
+        lrs, [momentum](double lr) { return O::SGDOptions(lr).momentum(momentum); });
+  }
+  if (kind == "rmsprop") {
+    return build<O::RMSprop, O::RMSpropOptions>(
+        lrs, [momentum](double lr) { return O::RMSpropOptions(lr).momentum(momentum); });
+  }
+  if (kind == "adam") {
+    return build<O::Adam, O::AdamOptions>(lrs, [](double lr) { return O::AdamOptions(lr); });
+  }
+  if (kind == "adamw") {
+    return build<O::AdamW, O::AdamWOptions>(lrs, [](double lr) { return O::AdamWOptions(lr); });
+  }
+  if (kind == "adagrad") {
+    return build<O::Adagrad, O::AdagradOptions>(lrs,
+                                                [](double lr) { return O::AdagradOptions(lr); });
+  }
+  throw std::runtime_error("unknown optimizer " + kind);
 }
 
 std::function<double(double)> scale_fn_named(const std::string& name) {
