@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <sstream>
 
@@ -71,8 +72,17 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
     return F::cross_entropy(model->forward(images), targets);
   };
   // Each rank measures its shard of the evaluation images; every rank gets the whole figure.
+  // Rank 0 shows each measurement as progress.
   const auto accuracy = [&]() -> double {
-    return test(model, eval_set, 1000, group.get()).accuracy;
+    const double value = test(model, eval_set, 1000, group.get()).accuracy;
+    if (rank == 0) {
+      std::cerr << "range-test " << t << "/" << iterations << "  lr "
+                << options.start_lr + (options.end_lr - options.start_lr) *
+                                          static_cast<double>(t - 1) /
+                                          static_cast<double>(iterations - 1)
+                << "  test accuracy " << value << "%\n";
+    }
+    return value;
   };
 
   auto sweep = torchclr::RangeTestOptions()
