@@ -73,7 +73,11 @@ torch::Device setup(const Common& common) {
   keep_freed_memory();
   torch::set_num_threads(common.threads);
   if (common.device == "cuda") {
-    if (!torch::cuda::is_available()) throw std::runtime_error("--device cuda: no CUDA device");
+    if (!torch::cuda::is_available()) {
+      throw std::runtime_error(
+          "--device cuda: no CUDA device is available to this LibTorch (a CPU-only build, or no "
+          "GPU visible); use --device cpu");
+    }
     return torch::kCUDA;
   }
   return torch::kCPU;

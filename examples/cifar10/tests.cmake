@@ -2,6 +2,10 @@
 # when the examples are built.
 if(TORCHCLR_BUILD_EXAMPLES)
   torchclr_add_test(torchclr_cifar10_tests cifar10_test.cpp)
+  # --device cuda: trains on a GPU where there is one, else a clear error.
+  add_test(NAME cifar10_device_cuda
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cuda_device_test.sh $<TARGET_FILE:cifar10>)
+  set_tests_properties(cifar10_device_cuda PROPERTIES TIMEOUT 120)
 endif()
 
 # Data-parallel `cifar10` processes over loopback Gloo (they need Fashion-MNIST from Debian's
