@@ -4,12 +4,15 @@
 # and exit status 1 (not crash, not fall back to the CPU silently).
 # usage: cuda_device_test.sh CIFAR10_BINARY
 set -euo pipefail
+# Fashion-MNIST: Debian's dataset-fashion-mnist, or FASHION_MNIST_DIR.
+fashion=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 bin=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
-"$bin" train --device cuda --dataset fashion-mnist --iters 20 --batch-size 20 --eval-every 10 \
-  --threads 1 --policy triangular --step-size 5 --out "$work/run" > "$work/log" 2>&1 || status=$?
+"$bin" train --device cuda --dataset fashion-mnist --data-dir "$fashion" --iters 20 \
+  --batch-size 20 --eval-every 10 --threads 1 --policy triangular --step-size 5 \
+  --out "$work/run" > "$work/log" 2>&1 || status=$?
 if [ "$status" -eq 0 ]; then
   grep -q '"device": "cuda' "$work/run/summary.json" ||
     { echo "exit 0 but summary.json does not say cuda:"; cat "$work/run/summary.json"; exit 1; }

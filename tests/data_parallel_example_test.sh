@@ -7,6 +7,8 @@
 #               within its timeout, and the CSV rows rank 0 had written survive.
 # usage: data_parallel_example_test.sh CIFAR10_BINARY PORT MODE
 set -euo pipefail
+# Fashion-MNIST: Debian's dataset-fashion-mnist, or FASHION_MNIST_DIR.
+fashion=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 bin=$1
 port=$2
 mode=$3
@@ -53,8 +55,8 @@ run_pair() {
 
 case $mode in
   train)
-    args=(train --dataset fashion-mnist --iters 15 --batch-size 20 --eval-every 5 --threads 1
-          --policy triangular2 --step-size 5 --seed 3)
+    args=(train --dataset fashion-mnist --data-dir "$fashion" --iters 15 --batch-size 20
+          --eval-every 5 --threads 1 --policy triangular2 --step-size 5 --seed 3)
     "$bin" "${args[@]}" --out "$work/single" > "$work/single.log" 2>&1
     run_pair rank "${args[@]}"
     compare_columns "$work/single/train.csv" "$work/rank0/train.csv" 2,4 15
@@ -65,8 +67,8 @@ case $mode in
     echo "2 ranks of train match one process over 15 iterations and 3 evaluations"
     ;;
   range-test)
-    args=(range-test --dataset fashion-mnist --epochs 0.01 --batch-size 20 --eval-every 10
-          --eval-images 200 --threads 1 --start-lr 0.001 --end-lr 0.1 --seed 3)
+    args=(range-test --dataset fashion-mnist --data-dir "$fashion" --epochs 0.01 --batch-size 20
+          --eval-every 10 --eval-images 200 --threads 1 --start-lr 0.001 --end-lr 0.1 --seed 3)
     "$bin" "${args[@]}" --out "$work/single" > "$work/single.log" 2>&1
     run_pair rank "${args[@]}"
     # lr, loss, smoothed loss; then lr and accuracy where it was measured. The LR reaches 0.1,
@@ -82,8 +84,8 @@ case $mode in
     echo "2 ranks of range-test record the curve and suggestion of one process"
     ;;
   rank-dies)
-    args=(train --dataset fashion-mnist --iters 1000000 --batch-size 20 --eval-every 0
-          --threads 1 --policy triangular --step-size 50 --dist-timeout 30)
+    args=(train --dataset fashion-mnist --data-dir "$fashion" --iters 1000000 --batch-size 20
+          --eval-every 0 --threads 1 --policy triangular --step-size 50 --dist-timeout 30)
     for victim in 1 0; do
       survivor=$((1 - victim))
       port=$((port + victim))  # a fresh port: the killed store's may linger in TIME_WAIT
