@@ -122,15 +122,19 @@ void train_steps(torch::optim::Optimizer& optimizer, Stepper& step, int steps) {
 // Runs the same warm-up on two identical nets, a range test on the first, then the same
 // continuation on both: the restore is exact when they end bitwise equal.
 template <typename MakeOptimizer>
-void expect_exact_restore(MakeOptimizer make_optimizer, RangeTestOptions options = {}) {
+void expect_exact_restore(MakeOptimizer make_optimizer, RangeTestOptions options = {},
+                          torch::Device device = torch::kCPU) {
   torch::manual_seed(0);
   Net a;
   torch::manual_seed(0);
   Net b;
+  a.to(device);
+  b.to(device);
   auto opt_a = make_optimizer(a);
   auto opt_b = make_optimizer(b);
-  Stepper step_a{a, make_data(64, 1)};
-  Stepper step_b{b, make_data(64, 1)};
+  const auto data = make_data(64, 1);
+  Stepper step_a{a, {data.x.to(device), data.y.to(device)}};
+  Stepper step_b{b, {data.x.to(device), data.y.to(device)}};
   train_steps(*opt_a, step_a, 3);
   train_steps(*opt_b, step_b, 3);
 
@@ -676,6 +680,26 @@ TEST(LRFinderRestore, AdagradIsExact) {
     return std::make_unique<torch::optim::Adagrad>(net.parameters(),
                                                    torch::optim::AdagradOptions(1e-2));
   });
+}
+
+// The same on a GPU, where there is one: parameters, buffers and optimizer state live on the
+// device, and the snapshot the finder restores from must come back there bitwise.
+TEST(LRFinderRestore, OnCudaIsExact) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device visible to LibTorch";
+  expect_exact_restore(
+      [](Net& net) {
+        return std::make_unique<torch::optim::SGD>(net.parameters(),
+                                                   torch::optim::SGDOptions(0.05).momentum(0.9));
+      },
+      {}, torch::kCUDA);
+  const auto adam = [](Net& net) {
+    return std::make_unique<torch::optim::Adam>(net.parameters(), torch::optim::AdamOptions(1e-3));
+  };
+  expect_exact_restore(adam, {}, torch::kCUDA);
+  // Through a snapshot file: saved from the GPU, read back onto it.
+  const std::string path = ::testing::TempDir() + "torchclr_cuda_snapshot.pt";
+  expect_exact_restore(adam, RangeTestOptions().snapshot_path(path), torch::kCUDA);
+  EXPECT_FALSE(std::ifstream(path).good());
 }
 
 // An optimizer from outside LibTorch, with its own param state: restored through its own
