@@ -144,7 +144,20 @@ std::vector<int64_t> parse_milestones(const std::string& text) {
   std::vector<int64_t> milestones;
   std::stringstream in(text);
   std::string item;
-  while (std::getline(in, item, ',')) milestones.push_back(std::stoll(item));
+  while (std::getline(in, item, ',')) {
+    size_t used = 0;
+    int64_t value = 0;
+    try {
+      value = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size()) {
+      throw std::runtime_error("--milestones: expected comma-separated iterations, but got '" +
+                               text + "'");
+    }
+    milestones.push_back(value);
+  }
   return milestones;
 }
 
