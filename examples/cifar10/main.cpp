@@ -129,15 +129,18 @@ void add_distributed(CLI::App& app, Distributed& d) {
       ->capture_default_str();
 }
 
-// The process group of a data-parallel run; null for one process.
-std::shared_ptr<torchclr::ProcessGroup> make_group(const Distributed& d, torch::Device device) {
+// The process group of a data-parallel run; null for one process. With CUDA, `device` becomes
+// this rank's GPU.
+std::shared_ptr<torchclr::ProcessGroup> make_group(const Distributed& d, torch::Device& device) {
   if (d.world_size == 1 && d.rank == 0) return nullptr;
-  return torchclr::ProcessGroup::create(torchclr::RendezvousOptions(d.world_size, d.rank)
-                                            .master_addr(d.master_addr)
-                                            .master_port(d.master_port)
-                                            .init_file(d.init_file)
-                                            .timeout_seconds(d.timeout)
-                                            .backend(device.is_cuda() ? "nccl" : "gloo"));
+  auto group = torchclr::ProcessGroup::create(torchclr::RendezvousOptions(d.world_size, d.rank)
+                                                  .master_addr(d.master_addr)
+                                                  .master_port(d.master_port)
+                                                  .init_file(d.init_file)
+                                                  .timeout_seconds(d.timeout)
+                                                  .backend(device.is_cuda() ? "nccl" : "gloo"));
+  if (device.is_cuda()) device = group->device();
+  return group;
 }
 
 std::vector<int64_t> parse_milestones(const std::string& text) {
@@ -285,7 +288,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*train_cmd) {
-      const auto device = setup(train_common);
+      auto device = setup(train_common);
       const auto kind = resolve_dataset(train_common);
       auto& p = train_options.policy;
       p.policy = cifar10::parse_policy(policy);
@@ -296,13 +299,10 @@ int main(int argc, char** argv) {
       train_options.optimizer = cifar10::parse_optimizer(optimizer);
       train_options.seed = train_common.seed;
       train_options.threads = train_common.threads;
+      train_options.group = make_group(train_distributed, device);
       train_options.device = device;
       train_options.out_dir = out_dir;
       train_options.command = cifar10::command_line(argc, argv);
-      train_options.group = make_group(train_distributed, device);
-      if (train_options.group && device.is_cuda()) {
-        train_options.device = train_options.group->device();  // this rank's GPU
-      }
       const auto data = load(train_common, kind);
       train_options.dataset = data.description;
       const auto result = cifar10::train(train_options, data.train, data.test);
@@ -319,15 +319,13 @@ int main(int argc, char** argv) {
       std::cout << result.images_per_second << " images/s, " << result.wall_seconds
                 << " s; results in " << out_dir << "\n";
     } else if (*range_cmd) {
-      const auto device = setup(range_common);
+      auto device = setup(range_common);
       const auto kind = resolve_dataset(range_common);
       range_options.seed = range_common.seed;
+      range_options.group = make_group(range_distributed, device);
       range_options.device = device;
       range_options.threads = range_common.threads;
       range_options.command = cifar10::command_line(argc, argv);
-      range_options.group = make_group(range_distributed, device);
-      if (range_options.group && device.is_cuda())
-        range_options.device = range_options.group->device();
       const auto data = load(range_common, kind);
       std::cout << cifar10::run_range_test(range_options, data);
     } else if (*compare_cmd) {

@@ -64,10 +64,8 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
       shuffle_epoch(order, options.seed, t / batches_per_epoch);
       order_device.copy_(order);
     }
-    gather_batch(
-        train_set,
-        order_device.narrow(0, (t % batches_per_epoch) * batch + rank * local_batch, local_batch),
-        images, targets);
+    gather_batch(train_set, rank_batch(order_device, t % batches_per_epoch, batch, rank, world),
+                 images, targets);
     ++t;
     return F::cross_entropy(model->forward(images), targets);
   };
@@ -76,11 +74,10 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
   const auto accuracy = [&]() -> double {
     const double value = test(model, eval_set, 1000, group.get()).accuracy;
     if (rank == 0) {
+      // The LR of the step just taken, in the group of multiplier 1.
       std::cerr << "range-test " << t << "/" << iterations << "  lr "
-                << options.start_lr + (options.end_lr - options.start_lr) *
-                                          static_cast<double>(t - 1) /
-                                          static_cast<double>(iterations - 1)
-                << "  test accuracy " << value << "%\n";
+                << optimizer->param_groups()[0].options().get_lr() << "  test accuracy " << value
+                << "%\n";
     }
     return value;
   };

@@ -159,6 +159,12 @@ void shuffle_epoch(torch::Tensor& order, uint64_t seed, int64_t epoch) {
   std::shuffle(data, data + order.numel(), rng);
 }
 
+torch::Tensor rank_batch(const torch::Tensor& epoch_order, int64_t t, int64_t batch, int64_t rank,
+                         int64_t world) {
+  const int64_t local_batch = batch / world;
+  return epoch_order.narrow(0, t * batch + rank * local_batch, local_batch);
+}
+
 EvalResult test(CifarNet& model, const ImageData& data, int64_t batch_size,
                 torchclr::ProcessGroup* group) {
   torch::NoGradGuard no_grad;
@@ -302,10 +308,8 @@ TrainResult train(const TrainOptions& given, const ImageData& train_data,
       if (device != torch::kCPU) order_device.copy_(order);
     }
     const auto& epoch_order = device == torch::kCPU ? order : order_device;
-    gather_batch(
-        train_set,
-        epoch_order.narrow(0, (t % batches_per_epoch) * batch + rank * local_batch, local_batch),
-        images, targets);
+    gather_batch(train_set, rank_batch(epoch_order, t % batches_per_epoch, batch, rank, world),
+                 images, targets);
     const double lr = schedule.lr();
     const double momentum = current_momentum(*optimizer, options.optimizer);
 

@@ -67,6 +67,11 @@ struct TrainResult {
 /// and the epoch only, so a resumed run sees the same batches as an uninterrupted one.
 void shuffle_epoch(torch::Tensor& order, uint64_t seed, int64_t epoch);
 
+/// The indices, in `epoch_order`, of this rank's share of global batch `t`: the global batch is
+/// `batch` consecutive entries, and each of the `world` ranks takes `batch / world` of them.
+torch::Tensor rank_batch(const torch::Tensor& epoch_order, int64_t t, int64_t batch, int64_t rank,
+                         int64_t world);
+
 /// Loss and accuracy of `model` on `data`, in eval mode without gradients. With a process group,
 /// each rank evaluates its own contiguous shard and the sums are all-reduced: every rank returns
 /// the figures of the whole of `data`.
