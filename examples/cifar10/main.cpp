@@ -143,27 +143,6 @@ std::shared_ptr<torchclr::ProcessGroup> make_group(const Distributed& d, torch::
   return group;
 }
 
-std::vector<int64_t> parse_milestones(const std::string& text) {
-  std::vector<int64_t> milestones;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    size_t used = 0;
-    int64_t value = 0;
-    try {
-      value = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size()) {
-      throw std::runtime_error("--milestones: expected comma-separated iterations, but got '" +
-                               text + "'");
-    }
-    milestones.push_back(value);
-  }
-  return milestones;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -294,7 +273,7 @@ int main(int argc, char** argv) {
       p.policy = cifar10::parse_policy(policy);
       p.iterations = train_options.iterations;
       if (gamma > 0) p.gamma = gamma;
-      if (!milestones.empty()) p.milestones = parse_milestones(milestones);
+      if (!milestones.empty()) p.milestones = cifar10::parse_milestones(milestones);
       if (!stages.empty()) p.stages = cifar10::parse_stages(stages);
       train_options.optimizer = cifar10::parse_optimizer(optimizer);
       train_options.seed = train_common.seed;

@@ -110,6 +110,21 @@ std::vector<CyclicStage> parse_stages(const std::string& text) {
   return stages;
 }
 
+std::vector<int64_t> parse_milestones(const std::string& text) {
+  std::vector<int64_t> milestones;
+  std::stringstream list(text);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    int64_t value = 0;
+    std::istringstream in(item);
+    in >> value;
+    TORCH_CHECK(in && in.eof(),  // the whole item is the number
+                "--milestones: expected comma-separated iterations, but got '", text, "'");
+    milestones.push_back(value);
+  }
+  return milestones;
+}
+
 std::string format_stages(const std::vector<CyclicStage>& stages) {
   std::string text;
   for (const auto& s : stages) {

@@ -39,6 +39,8 @@ struct CyclicStage {
 
 /// Parses "BASE:MAX:STEP:UNTIL,BASE:MAX:STEP:UNTIL,...".
 std::vector<CyclicStage> parse_stages(const std::string& text);
+/// "60000,65000" as iteration counts; anything else is an error naming the option.
+std::vector<int64_t> parse_milestones(const std::string& text);
 std::string format_stages(const std::vector<CyclicStage>& stages);
 
 /// What defines an LR schedule. LRs are those of the multiplier-1 param group.
