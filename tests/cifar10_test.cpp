@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dataset.h"
+#include "layers.h"
 #include "model.h"
 #include "policies.h"
 #include "train.h"

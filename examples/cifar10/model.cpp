@@ -2,20 +2,12 @@
 
 #include <torch/torch.h>
 
+#include "layers.h"
+
 namespace cifar10 {
 
-namespace F = torch::nn::functional;
-
-torch::Tensor within_channel_lrn(const torch::Tensor& x, int64_t size, double alpha, double beta) {
-  // Caffe builds this layer from a power, an average pooling (pad (size-1)/2, divisor size^2 at
-  // every position) and a product; count_include_pad reproduces its divisor.
-  const auto mean_square = F::avg_pool2d(
-      x.square(),
-      F::AvgPool2dFuncOptions(size).stride(1).padding((size - 1) / 2).count_include_pad(true));
-  return x * mean_square.mul(alpha).add_(1.0).pow(-beta);
-}
-
-CifarNetImpl::CifarNetImpl(int64_t in_channels, int64_t num_classes) {
+CifarNetImpl::CifarNetImpl(int64_t in_channels, int64_t num_classes, bool fused_layers)
+    : fused_layers(fused_layers) {
   using torch::nn::Conv2dOptions;
   conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(in_channels, 32, 5).padding(2)));
   conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(32, 32, 5).padding(2)));
@@ -34,13 +26,17 @@ void CifarNetImpl::reset_parameters() {
 }
 
 torch::Tensor CifarNetImpl::forward(torch::Tensor x) {
-  // Caffe rounds pooled sizes up; with no padding both libraries divide an average by the part
-  // of the window inside the input.
-  const auto max_pool = F::MaxPool2dFuncOptions(3).stride(2).ceil_mode(true);
-  const auto avg_pool = F::AvgPool2dFuncOptions(3).stride(2).ceil_mode(true);
-  x = within_channel_lrn(F::max_pool2d(conv1->forward(x), max_pool).relu_());
-  x = within_channel_lrn(F::avg_pool2d(conv2->forward(x).relu_(), avg_pool));
-  x = F::avg_pool2d(conv3->forward(x).relu_(), avg_pool);
+  // Pools are 3x3, stride 2, and round their output size up, as Caffe's; ReLU before an average
+  // pool and after a max pool are the same function.
+  if (fused_layers) {
+    x = within_channel_lrn(relu_max_pool(conv1->forward(x)));
+    x = within_channel_lrn(relu_avg_pool(conv2->forward(x)));
+    x = relu_avg_pool(conv3->forward(x));
+  } else {
+    x = composed::within_channel_lrn(composed::relu_max_pool(conv1->forward(x)));
+    x = composed::within_channel_lrn(composed::relu_avg_pool(conv2->forward(x)));
+    x = composed::relu_avg_pool(conv3->forward(x));
+  }
   return fc->forward(x.flatten(1));
 }
 

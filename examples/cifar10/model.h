@@ -11,19 +11,16 @@
 
 namespace cifar10 {
 
-/// Caffe's within-channel local response normalisation:
-/// `x / (1 + alpha * mean(x^2 over the size x size window around x))^beta`, the window
-/// zero-padded at the borders and always divided by size^2, as Caffe computes it.
-torch::Tensor within_channel_lrn(const torch::Tensor& x, int64_t size = 3, double alpha = 5e-5,
-                                 double beta = 0.75);
-
 /// The CLR paper's CIFAR-10 network, Caffe's `cifar10_full`:
 /// conv 32 (5x5, pad 2) -> max-pool 3/2 -> ReLU -> LRN -> conv 32 -> ReLU -> avg-pool 3/2 -> LRN
 /// -> conv 64 -> ReLU -> avg-pool 3/2 -> fully connected 10. Pools round their output size up
 /// (32 -> 16 -> 8 -> 4), as Caffe does. 89,578 parameters for 3 input channels.
+/// The pooling, ReLU and LRN layers run as the fused single-pass kernels of layers.h; with
+/// `fused_layers` false they are composed from LibTorch's operators instead (same function).
 class CifarNetImpl : public torch::nn::Module {
  public:
-  explicit CifarNetImpl(int64_t in_channels = 3, int64_t num_classes = 10);
+  explicit CifarNetImpl(int64_t in_channels = 3, int64_t num_classes = 10,
+                        bool fused_layers = true);
 
   torch::Tensor forward(torch::Tensor x);
 
@@ -32,6 +29,7 @@ class CifarNetImpl : public torch::nn::Module {
 
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   torch::nn::Linear fc{nullptr};
+  bool fused_layers;
 };
 TORCH_MODULE(CifarNet);
 

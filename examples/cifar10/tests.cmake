@@ -1,7 +1,7 @@
 # Included from tests/CMakeLists.txt: the example's tests link its library, so they exist only
 # when the examples are built.
 if(TORCHCLR_BUILD_EXAMPLES)
-  torchclr_add_test(torchclr_cifar10_tests cifar10_test.cpp)
+  torchclr_add_test(torchclr_cifar10_tests cifar10_test.cpp cifar10_layers_test.cpp)
   # --device cuda: trains on a GPU where there is one, else a clear error.
   add_test(NAME cifar10_device_cuda
     COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cuda_device_test.sh $<TARGET_FILE:cifar10>)

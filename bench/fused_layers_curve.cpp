@@ -1,0 +1,108 @@
+// Trains the CIFAR-10 network twice from the same initial weights on the same batches, once with
+// the example's fused pooling/ReLU/LRN kernels and once with the LibTorch operators they replace,
+// and prints how far apart the two loss curves and the final weights are.
+//
+//   fused_layers_curve [--data-dir DIR] [--iters N] [--threads N] [--seed N] [--lr LR]
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "dataset.h"
+#include "model.h"
+#include "policies.h"
+#include "train.h"
+
+namespace F = torch::nn::functional;
+
+int main(int argc, char** argv) {
+  std::string data_dir = cifar10::find_cifar10_dir();
+  int64_t iters = 1000;
+  int threads = 1;
+  uint64_t seed = 1;
+  double lr = 0.001;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--data-dir") {
+      data_dir = value;
+    } else if (flag == "--iters") {
+      iters = std::atoll(value.c_str());
+    } else if (flag == "--threads") {
+      threads = std::atoi(value.c_str());
+    } else if (flag == "--seed") {
+      seed = std::strtoull(value.c_str(), nullptr, 10);
+    } else if (flag == "--lr") {
+      lr = std::atof(value.c_str());
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  if (argc % 2 == 0 || data_dir.empty() || iters <= 0 || threads <= 0 || !(lr > 0)) {
+    std::fprintf(stderr,
+                 "usage: fused_layers_curve [--data-dir DIR] [--iters N>0] [--threads N>0] "
+                 "[--seed N] [--lr LR>0] (CIFAR-10 not found: give --data-dir)\n");
+    return 2;
+  }
+  torch::set_num_threads(threads);
+  const auto data = cifar10::load_data(cifar10::DatasetKind::Cifar10, data_dir);
+
+  torch::manual_seed(seed);
+  cifar10::CifarNet fused(3, 10, true);
+  cifar10::CifarNet composed(3, 10, false);
+  {
+    torch::NoGradGuard no_grad;
+    const auto from = fused->parameters();
+    auto to = composed->parameters();
+    for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+  }
+  auto opt_fused =
+      cifar10::make_optimizer(cifar10::OptimizerKind::Sgd, cifar10::caffe_param_groups(fused), lr);
+  auto opt_composed = cifar10::make_optimizer(cifar10::OptimizerKind::Sgd,
+                                              cifar10::caffe_param_groups(composed), lr);
+
+  const int64_t batch = 100, per_epoch = data.train.size() / batch;
+  auto order = torch::empty({data.train.size()}, torch::kLong);
+  auto images = torch::empty({batch, 3, 32, 32});
+  auto targets = torch::empty({batch}, torch::kLong);
+  double worst = 0.0;
+  std::printf("iteration,loss_fused,loss_composed,relative_difference\n");
+  for (int64_t t = 0; t < iters; ++t) {
+    if (t % per_epoch == 0) cifar10::shuffle_epoch(order, seed, t / per_epoch);
+    cifar10::gather_batch(data.train, order.narrow(0, (t % per_epoch) * batch, batch), images,
+                          targets);
+    double losses[2];
+    int k = 0;
+    for (auto* pair : {&fused, &composed}) {
+      auto& optimizer = pair == &fused ? *opt_fused : *opt_composed;
+      (*pair)->zero_grad(/*set_to_none=*/true);
+      auto loss = F::cross_entropy((*pair)->forward(images), targets);
+      loss.backward();
+      optimizer.step();
+      losses[k++] = loss.item<double>();
+    }
+    const double difference = std::abs(losses[0] - losses[1]) / std::abs(losses[1]);
+    worst = std::max(worst, difference);
+    if ((t + 1) % 100 == 0 || t == 0) {
+      std::printf("%lld,%.9g,%.9g,%.3g\n", static_cast<long long>(t), losses[0], losses[1],
+                  difference);
+      std::fflush(stdout);
+    }
+  }
+  double weight_difference = 0.0;
+  const auto a = fused->parameters(), b = composed->parameters();
+  for (size_t i = 0; i < a.size(); ++i) {
+    weight_difference =
+        std::max(weight_difference, ((a[i] - b[i]).abs().max() / b[i].abs().max()).item<double>());
+  }
+  std::printf(
+      "after %lld iterations (seed %llu, lr %g, %d thread(s)): largest relative loss difference "
+      "%.3g; largest weight difference %.3g of the tensor's largest weight\n",
+      static_cast<long long>(iters), static_cast<unsigned long long>(seed), lr, threads, worst,
+      weight_difference);
+  return 0;
+}
