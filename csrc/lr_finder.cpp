@@ -20,6 +20,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "optimizer_state.h"
+
 namespace torchclr {
 namespace {
 
@@ -80,21 +82,10 @@ std::vector<double> group_scales(torch::optim::Optimizer& optimizer) {
   return scales;
 }
 
-// LibTorch 1.x keys the optimizer state by the printed TensorImpl address, 2.x by the address.
-using StateMap = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>;
-using StateKey = StateMap::key_type;
+using detail::state_key;
+using detail::StateKey;
+using detail::StateMap;
 using TensorMap = std::function<torch::Tensor(const torch::Tensor&)>;
-
-template <typename Key>
-Key state_key(c10::TensorImpl* impl) {
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream key;
-    key << impl;
-    return key.str();
-  } else {
-    return impl;
-  }
-}
 
 template <typename State, typename MapFields>
 std::unique_ptr<torch::optim::OptimizerParamState> map_typed(

@@ -17,7 +17,11 @@ stage=$PWD/.gpu
 prefix=$stage/prefix
 jobs=${JOBS:-$(nproc)}
 device=${DEVICE:-cuda}
-rows=${ROWS:-triangular2 fixed triangular2-stages adam-triangular decay exp_range adam-fixed exp}
+table1="triangular2 fixed triangular2-stages decay exp_range exp"
+table3="nesterov-triangular adam-triangular rmsprop-triangular adagrad-triangular adadelta-triangular
+  nesterov-fixed adam-fixed rmsprop-fixed adagrad-fixed adadelta-fixed
+  adam-triangular-70k rmsprop-triangular-70k"
+rows=${ROWS:-$table1 $table3}
 export FASHION_MNIST_DIR=$stage/fashion-mnist
 exec > >(tee -a "$out/gpu_check.log") 2>&1
 say() { echo "=== $(date -u +%T) $*"; }

@@ -1,16 +1,21 @@
 // The CIFAR-10 example's library: the reader, the network, training and resume. No real data.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <torchclr/adadelta.h>
+#include <torchclr/momentum.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "compare.h"
 #include "dataset.h"
 #include "layers.h"
 #include "model.h"
 #include "policies.h"
+#include "report.h"
 #include "train.h"
 
 namespace fs = std::filesystem;
@@ -350,10 +355,16 @@ TEST(Cifar10Training, DivergenceStopsWithCsvsIntact) {
   EXPECT_FALSE(std::isfinite(rows.back()[3]));
 }
 
-TEST(Cifar10Training, ResumeGivesTheSameLrsAndWeights) {
+namespace {
+
+// A run stopped at iteration 27 and resumed from its checkpoint ends where an uninterrupted run
+// does: the same LRs, losses and weights.
+void expect_resume_matches_uninterrupted(OptimizerKind kind) {
+  SCOPED_TRACE(optimizer_name(kind));
   TempDir dir("cifar10-resume");
   const auto data = separable_data(400, 4);
   TrainOptions options;
+  options.optimizer = kind;
   options.policy.policy = Policy::Triangular2;
   options.policy.base_lr = 0.001;
   options.policy.max_lr = 0.006;
@@ -405,4 +416,151 @@ TEST(Cifar10Training, ResumeGivesTheSameLrsAndWeights) {
   for (size_t i = 0; i < pa.size(); ++i) {
     EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-5, 1e-7)) << "parameter " << i;
   }
+}
+
+}  // namespace
+
+TEST(Cifar10Training, ResumeGivesTheSameLrsAndWeights) {
+  expect_resume_matches_uninterrupted(OptimizerKind::Sgd);
+}
+
+TEST(Cifar10Training, ResumeWorksWithEveryTable3Optimizer) {
+  for (const auto kind : {OptimizerKind::Nesterov, OptimizerKind::Adam, OptimizerKind::RmsProp,
+                          OptimizerKind::Adagrad, OptimizerKind::Adadelta}) {
+    expect_resume_matches_uninterrupted(kind);
+  }
+}
+
+TEST(Cifar10Optimizers, MomentumFollowsTheLibrarysRule) {
+  CifarNet model;
+  const auto groups = caffe_param_groups(model);
+  for (const auto& name : optimizer_names()) {
+    const auto kind = parse_optimizer(name);
+    auto optimizer = make_optimizer(kind, groups, 0.001);
+    const auto& options = optimizer->param_groups()[0].options();
+    EXPECT_EQ(has_momentum(kind), torchclr::has_momentum(options)) << name;
+    EXPECT_EQ(current_momentum(*optimizer, kind),
+              has_momentum(kind) ? torchclr::get_momentum(options) : 0.0)
+        << name;
+  }
+  EXPECT_TRUE(has_momentum(OptimizerKind::RmsProp));  // LibTorch's RMSprop has one (0 here)
+  EXPECT_FALSE(has_momentum(OptimizerKind::Adagrad));
+  EXPECT_FALSE(has_momentum(OptimizerKind::Adadelta));
+}
+
+TEST(Cifar10Optimizers, AdadeltaHasCaffesSettings) {
+  CifarNet model;
+  const auto groups = caffe_param_groups(model);
+  auto optimizer = make_optimizer(parse_optimizer("adadelta"), groups, 0.01);
+  ASSERT_NE(dynamic_cast<torchclr::Adadelta*>(optimizer.get()), nullptr);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const auto& o =
+        static_cast<const torchclr::AdadeltaOptions&>(optimizer->param_groups()[g].options());
+    EXPECT_DOUBLE_EQ(o.lr(), 0.01 * groups[g].lr_mult);
+    EXPECT_DOUBLE_EQ(o.weight_decay(), groups[g].weight_decay);
+    EXPECT_EQ(o.rho(), 0.9);   // Caffe's AdaDelta decays by the solver's momentum
+    EXPECT_EQ(o.eps(), 1e-8);  // Caffe's delta
+  }
+}
+
+// The paper's Table 3 (arXiv 1506.01186v6, page 5): LR bounds, policy, iterations, accuracy.
+TEST(Cifar10Compare, Table3RowsFollowThePaper) {
+  struct Expected {
+    std::string id;
+    OptimizerKind optimizer;
+    Policy policy;
+    double base_lr;
+    double max_lr;  // triangular only
+    int64_t iterations;
+    double paper;
+  };
+  const std::vector<Expected> expected = {
+      {"nesterov-fixed", OptimizerKind::Nesterov, Policy::MultiStep, 0.001, 0, 70000, 82.1},
+      {"nesterov-triangular", OptimizerKind::Nesterov, Policy::Triangular, 0.001, 0.006, 25000,
+       81.3},
+      {"adam-fixed", OptimizerKind::Adam, Policy::MultiStep, 0.0005, 0, 70000, 81.4},
+      {"adam-triangular", OptimizerKind::Adam, Policy::Triangular, 0.0005, 0.002, 25000, 79.8},
+      {"adam-triangular-70k", OptimizerKind::Adam, Policy::Triangular, 0.0005, 0.002, 70000, 81.1},
+      {"rmsprop-fixed", OptimizerKind::RmsProp, Policy::MultiStep, 0.0001, 0, 70000, 75.2},
+      {"rmsprop-triangular", OptimizerKind::RmsProp, Policy::Triangular, 0.0001, 0.0003, 25000,
+       72.8},
+      {"rmsprop-triangular-70k", OptimizerKind::RmsProp, Policy::Triangular, 0.0001, 0.0003, 70000,
+       75.1},
+      {"adagrad-fixed", OptimizerKind::Adagrad, Policy::MultiStep, 0.003, 0, 70000, 74.6},
+      {"adagrad-triangular", OptimizerKind::Adagrad, Policy::Triangular, 0.003, 0.035, 25000, 76.0},
+      {"adadelta-fixed", OptimizerKind::Adadelta, Policy::MultiStep, 0.01, 0, 70000, 67.3},
+      {"adadelta-triangular", OptimizerKind::Adadelta, Policy::Triangular, 0.01, 0.1, 25000, 67.3},
+  };
+  const auto rows = paper_rows(1.0);
+  for (const auto& e : expected) {
+    const auto r = select_rows(rows, {e.id}).at(0);
+    const auto& p = r.options.policy;
+    EXPECT_EQ(r.options.optimizer, e.optimizer) << e.id;
+    EXPECT_EQ(p.policy, e.policy) << e.id;
+    EXPECT_EQ(r.options.iterations, e.iterations) << e.id;
+    EXPECT_EQ(p.base_lr, e.base_lr) << e.id;
+    if (e.policy == Policy::Triangular) {
+      EXPECT_EQ(p.max_lr, e.max_lr) << e.id;
+      EXPECT_EQ(p.step_size, 2000) << e.id;
+    } else {
+      EXPECT_EQ(p.effective_milestones(), (std::vector<int64_t>{60000, 65000})) << e.id;
+      EXPECT_EQ(p.effective_gamma(), 0.1) << e.id;
+    }
+    EXPECT_EQ(r.paper_accuracy, std::optional<double>(e.paper)) << e.id;
+    EXPECT_EQ(r.paper_source, "Table 3") << e.id;
+  }
+}
+
+TEST(Cifar10Compare, UnknownRowIsAnErrorListingTheRows) {
+  const auto message = error_of([] { select_rows(paper_rows(1.0), {"adadelta-cyclic"}); });
+  EXPECT_NE(message.find("compare: unknown row 'adadelta-cyclic'"), std::string::npos) << message;
+  EXPECT_NE(message.find("adadelta-triangular"), std::string::npos) << message;
+}
+
+// Every Table 3 row, at the smallest scale (3 to 7 iterations, step size 1), trains with its
+// optimizer under its schedule; a second run finds them done; the table and plots list them.
+TEST(Cifar10Compare, EveryTable3RowTrainsAFewIterations) {
+  TempDir dir("cifar10-table3");
+  DataPair data;
+  data.train = separable_data(400, 5);
+  data.test = separable_data(100, 6);
+  data.description = "generated";
+  CompareOptions options;
+  options.out_dir = dir.str();
+  options.scale = 1e-4;
+  options.progress = false;
+  for (const auto* optimizer : {"nesterov", "adam", "rmsprop", "adagrad", "adadelta"}) {
+    options.rows.push_back(std::string(optimizer) + "-triangular");
+    options.rows.push_back(std::string(optimizer) + "-fixed");
+  }
+  options.rows.push_back("adam-triangular-70k");
+  options.rows.push_back("rmsprop-triangular-70k");
+  const auto table = run_compare(options, data);
+
+  for (const auto& r : select_rows(paper_rows(options.scale), options.rows)) {
+    const auto row_dir = dir.str() + "/" + r.id;
+    const auto summary = read_text(row_dir + "/summary.json");
+    EXPECT_EQ(json_string(summary, "optimizer"), optimizer_name(r.options.optimizer)) << r.id;
+    EXPECT_FALSE(json_true(summary, "diverged")) << r.id;
+    EXPECT_EQ(json_number(summary, "iterations"), std::optional<double>(r.options.iterations))
+        << r.id;
+    const auto train_rows = read_csv(row_dir + "/train.csv");
+    ASSERT_EQ(static_cast<int64_t>(train_rows.size()), r.options.iterations) << r.id;
+    const auto& p = r.options.policy;
+    EXPECT_NEAR(train_rows[0][1], p.base_lr, 1e-15) << r.id;  // the schedule drives its LR
+    if (p.policy == Policy::Triangular) {
+      EXPECT_NEAR(train_rows[1][1], p.max_lr, 1e-15) << r.id;  // step size 1: the peak
+    }
+    for (const auto& row : train_rows) EXPECT_TRUE(std::isfinite(row[3])) << r.id;
+    EXPECT_NE(table.find("| " + r.label + " | " + optimizer_name(r.options.optimizer) + " | "),
+              std::string::npos)
+        << r.id;
+  }
+  EXPECT_NE(table.find("67.3 (Table 3)"), std::string::npos) << table;
+  EXPECT_EQ(table.find("not run"), std::string::npos) << table;
+
+  // Finished rows are not run again.
+  const auto before = fs::last_write_time(dir.path() / "adadelta-fixed" / "train.csv");
+  run_compare(options, data);
+  EXPECT_EQ(fs::last_write_time(dir.path() / "adadelta-fixed" / "train.csv"), before);
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Writes the golden LR/momentum sequences of PyTorch's own Python schedulers to fixtures/.
+"""Writes the golden LR/momentum sequences of PyTorch's own Python schedulers to fixtures/, and
+the golden parameter trajectories of PyTorch's Python Adadelta to fixtures/adadelta/.
 
-Run with Debian's python3-torch: `/usr/bin/python3 tests/generate_fixtures.py`. Each fixture is a
-text file: a `config` line (how the C++ test builds the same scheduler), a `columns` line, then one
-row per iteration t = 0..N: the values after construction, then after each `step()`.
+Run with Debian's python3-torch: `/usr/bin/python3 tests/generate_fixtures.py`. Each scheduler
+fixture is a text file: a `config` line (how the C++ test builds the same scheduler), a `columns`
+line, then one row per iteration t = 0..N: the values after construction, then after each
+`step()`. The Adadelta fixtures are described in `adadelta()`.
 """
 import math
 import os
@@ -14,6 +16,7 @@ from torch.optim import lr_scheduler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures")
+ADADELTA_OUT = os.path.join(OUT, "adadelta")
 
 # Custom scale functions, defined identically in scheduler_golden_test.cpp.
 SCALE_FNS = {
@@ -131,12 +134,85 @@ def linear(name, start_factor, end_factor, total_iters, lrs, steps):
     write(name, config, opt, sched, steps, False)
 
 
+def adadelta(name, groups, steps=100, dtype=torch.float32, cyclic=None, seed=0):
+    """PyTorch's Adadelta (single-tensor path) on random parameters and a fixed random gradient
+    sequence. `groups`: one dict per param group: the Adadelta options, `shapes` (one parameter
+    each) and optionally `skip` (steps at which the group's first parameter has no gradient).
+    `cyclic`: (base_lr, max_lr, step_size_up) of a triangular CyclicLR stepped after every
+    optimizer step, its LRs scaled per group like the groups' own LRs. Lines of the fixture:
+      config dtype=.. steps=.. [cyclic=BASE,MAX,UP]
+      group G lr rho eps weight_decay maximize
+      param P G SHAPE v...            initial values (SHAPE: comma-separated sizes)
+      lr T G v                        the LR of group G during step T (T = 1..steps)
+      grad T P v... | grad T P none   the gradient given to step T
+      after T P v...                  the parameter after step T
+      state P step square_avg... / acc_delta P v...   the state after the last step
+    """
+    torch.manual_seed(seed)
+    fmt = (lambda v: "%.9g" % v) if dtype == torch.float32 else repr
+    values = lambda t: " ".join(fmt(v) for v in t.flatten().tolist())
+    params, param_groups, lines, skips = [], [], [], []
+    for g, spec in enumerate(groups):
+        options = {k: spec[k] for k in ("lr", "rho", "eps", "weight_decay", "maximize")}
+        group_params = []
+        for shape in spec["shapes"]:
+            p = torch.nn.Parameter(torch.randn(shape, dtype=dtype))
+            lines.append(f"param {len(params)} {g} {','.join(map(str, shape))} {values(p)}")
+            skips.append(spec.get("skip", set()) if not group_params else set())
+            params.append(p)
+            group_params.append(p)
+        param_groups.append(dict(params=group_params, **options))
+        lines.insert(g, "group {} {!r} {!r} {!r} {!r} {}".format(
+            g, *(float(options[k]) for k in ("lr", "rho", "eps", "weight_decay")),
+            int(options["maximize"])))
+    opt = torch.optim.Adadelta(param_groups, foreach=False)
+    config = f"config dtype={str(dtype).replace('torch.', '')} steps={steps}"
+    sched = None
+    if cyclic:
+        base, peak, up = cyclic
+        scales = [spec["lr"] / groups[0]["lr"] for spec in groups]
+        sched = lr_scheduler.CyclicLR(opt, base_lr=[base * s for s in scales],
+                                      max_lr=[peak * s for s in scales], step_size_up=up,
+                                      cycle_momentum=False)
+        config += f" cyclic={base!r},{peak!r},{up}"
+    for t in range(1, steps + 1):
+        for g, group in enumerate(opt.param_groups):
+            lines.append(f"lr {t} {g} {group['lr']!r}")
+        scale = 0.1 + 2.0 * (t % 7) / 7  # gradients of changing size
+        for i, p in enumerate(params):
+            if t in skips[i]:
+                p.grad = None
+                lines.append(f"grad {t} {i} none")
+            else:
+                p.grad = (torch.randn(p.shape, dtype=dtype) * scale).to(dtype)
+                lines.append(f"grad {t} {i} {values(p.grad)}")
+        opt.step()
+        if sched:
+            sched.step()
+        for i, p in enumerate(params):
+            lines.append(f"after {t} {i} {values(p.detach())}")
+    for i, p in enumerate(params):
+        state = opt.state[p]
+        lines.append(f"state {i} {state['step']} {values(state['square_avg'])}")
+        lines.append(f"acc_delta {i} {values(state['acc_delta'])}")
+    with open(os.path.join(ADADELTA_OUT, name + ".txt"), "w") as f:
+        f.write(config + "\n" + "\n".join(lines) + "\n")
+
+
+def adadelta_group(shapes, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False,
+                   skip=()):
+    return dict(shapes=shapes, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                maximize=maximize, skip=set(skip))
+
+
 def main():
     warnings.simplefilter("ignore")
     os.makedirs(OUT, exist_ok=True)
-    for f in os.listdir(OUT):
-        if f.endswith(".txt"):
-            os.remove(os.path.join(OUT, f))
+    os.makedirs(ADADELTA_OUT, exist_ok=True)
+    for directory in (OUT, ADADELTA_OUT):
+        for f in os.listdir(directory):
+            if f.endswith(".txt"):
+                os.remove(os.path.join(directory, f))
 
     cyclic("cyclic_triangular", 0.001, 0.006, up=20)
     cyclic("cyclic_triangular_asymmetric", 0.001, 0.006, up=7, down=23)
@@ -176,6 +252,19 @@ def main():
     exponential("exponential_groups", 0.9, (0.1, 0.02), 60)
     linear("linear_paper_decay", 1.0, 1.0 / 7.0, 40, (0.007,), 60)
     linear("linear_warmup", 0.25, 1.0, 17, (0.1, 0.3), 30)
+
+    adadelta("defaults", [adadelta_group([(3, 4), (5,)])])
+    adadelta("weight_decay", [adadelta_group([(4, 3), (6,)], weight_decay=0.05)])
+    adadelta("groups", [
+        adadelta_group([(2, 3), (4,)], lr=0.5, rho=0.95, eps=1e-6, weight_decay=0.004,
+                       skip=range(10, 100, 9)),
+        adadelta_group([(2, 2, 2)], lr=2.0, rho=0.5, eps=1e-4),
+        adadelta_group([(5,)], lr=0.1, rho=0.0, eps=1e-8, weight_decay=1.0),
+        adadelta_group([(3,)], lr=1.0, rho=1.0, eps=1e-6, maximize=True)])
+    adadelta("cyclic_float64", [
+        adadelta_group([(3, 3)], lr=0.01, weight_decay=0.004),
+        adadelta_group([(4,)], lr=0.02, weight_decay=0.0)],
+        dtype=torch.float64, cyclic=(0.01, 0.1, 10))
 
 
 if __name__ == "__main__":

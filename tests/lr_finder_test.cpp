@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <torchclr/adadelta.h>
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/lr_finder.h>
 
@@ -679,6 +680,14 @@ TEST(LRFinderRestore, AdagradIsExact) {
   expect_exact_restore([](Net& net) {
     return std::make_unique<torch::optim::Adagrad>(net.parameters(),
                                                    torch::optim::AdagradOptions(1e-2));
+  });
+}
+
+// Not a LibTorch optimizer: the snapshot goes through its own save/load.
+TEST(LRFinderRestore, TorchclrAdadeltaIsExact) {
+  expect_exact_restore([](Net& net) {
+    return std::make_unique<torchclr::Adadelta>(net.parameters(),
+                                                torchclr::AdadeltaOptions(0.5).weight_decay(1e-4));
   });
 }
 

@@ -20,7 +20,14 @@ struct CompareRow {
 
 /// The paper's CIFAR-10 rows (Tables 1-3), every iteration count and step size divided by
 /// 1/`scale`, and exponential gammas raised to 1/`scale` so each LR curve keeps its shape.
+/// Table 3's ids are OPTIMIZER-fixed (70k), OPTIMIZER-triangular (25k) and, for Adam and RMSprop,
+/// OPTIMIZER-triangular-70k, with OPTIMIZER one of nesterov, adam, rmsprop, adagrad, adadelta.
 std::vector<CompareRow> paper_rows(double scale);
+
+/// The rows named by `ids`, in that order (all of `rows` when `ids` is empty); an unknown id is
+/// an error listing the known ones.
+std::vector<CompareRow> select_rows(const std::vector<CompareRow>& rows,
+                                    const std::vector<std::string>& ids);
 
 /// The short demo: triangular2, step decay and Adam (triangular), `iterations` each.
 std::vector<CompareRow> demo_rows(int64_t iterations);
@@ -30,7 +37,7 @@ struct CompareOptions {
   std::string preset = "paper";
   double scale = 1.0;
   int64_t demo_iterations = 1000;
-  std::vector<std::string> rows;  ///< ids to run; empty: all
+  std::vector<std::string> rows;  ///< ids to run, in this order; empty: all
   int64_t eval_every = 0;         ///< 0: 1000 x scale, at least 500 (paper), 250 (demo)
   uint64_t seed = 1;
   int threads = 1;
@@ -44,7 +51,9 @@ struct CompareOptions {
 };
 
 /// Runs every selected row not already finished in `out_dir` (a row with a checkpoint resumes),
-/// rewriting results.md and the plots after each. Returns the Markdown table.
+/// rewriting results.md and the plots after each: the table and plots show the selected rows and
+/// every other row of the preset with a directory in `out_dir`, in the preset's order. Returns
+/// the Markdown table.
 std::string run_compare(const CompareOptions& options, const DataPair& data);
 
 /// results.md for the rows in `out_dir` (rows not run yet are listed as such).

@@ -1,6 +1,7 @@
 #include "policies.h"
 
 #include <torch/torch.h>
+#include <torchclr/adadelta.h>
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/exponential_lr.h>
 #include <torchclr/linear_lr.h>
@@ -24,11 +25,9 @@ const std::vector<std::pair<std::string, Policy>> kPolicies = {{"fixed", Policy:
                                                                {"onecycle", Policy::OneCycle}};
 
 const std::vector<std::pair<std::string, OptimizerKind>> kOptimizers = {
-    {"sgd", OptimizerKind::Sgd},
-    {"nesterov", OptimizerKind::Nesterov},
-    {"adam", OptimizerKind::Adam},
-    {"rmsprop", OptimizerKind::RmsProp},
-    {"adagrad", OptimizerKind::Adagrad}};
+    {"sgd", OptimizerKind::Sgd},         {"nesterov", OptimizerKind::Nesterov},
+    {"adam", OptimizerKind::Adam},       {"rmsprop", OptimizerKind::RmsProp},
+    {"adagrad", OptimizerKind::Adagrad}, {"adadelta", OptimizerKind::Adadelta}};
 
 bool is_cyclic(Policy policy) {
   return policy == Policy::Triangular || policy == Policy::Triangular2 ||
@@ -39,6 +38,39 @@ std::vector<double> scaled(double lr, const std::vector<double>& multipliers) {
   std::vector<double> values;
   for (const double m : multipliers) values.push_back(lr * m);
   return values;
+}
+
+// Caffe's `delta`, the epsilon of all its adaptive solvers (caffe.proto's default). LibTorch's
+// Adam and RMSprop default to it already; Adagrad (1e-10) and Adadelta (1e-6) do not.
+constexpr double kCaffeDelta = 1e-8;
+
+// One param group's options, as the paper's Caffe solvers had them (Table 3's runs "invoked the
+// respective option in Caffe" with cifar10_full's solver, momentum 0.9): SGD and Nesterov take
+// `momentum`, Adam as beta1, and Adadelta as its decay rho, as Caffe's AdaDelta does; Caffe
+// rejects a momentum for RMSProp and AdaGrad, and RMSprop's alpha 0.99 is Caffe's rms_decay.
+std::unique_ptr<torch::optim::OptimizerOptions> make_options(OptimizerKind kind, double lr,
+                                                             double weight_decay, double momentum) {
+  using namespace torch::optim;
+  switch (kind) {
+    case OptimizerKind::Sgd:
+    case OptimizerKind::Nesterov:
+      return std::make_unique<SGDOptions>(SGDOptions(lr)
+                                              .momentum(momentum)
+                                              .weight_decay(weight_decay)
+                                              .nesterov(kind == OptimizerKind::Nesterov));
+    case OptimizerKind::Adam:
+      return std::make_unique<AdamOptions>(
+          AdamOptions(lr).betas({momentum, 0.999}).weight_decay(weight_decay));
+    case OptimizerKind::RmsProp:
+      return std::make_unique<RMSpropOptions>(RMSpropOptions(lr).weight_decay(weight_decay));
+    case OptimizerKind::Adagrad:
+      return std::make_unique<AdagradOptions>(
+          AdagradOptions(lr).eps(kCaffeDelta).weight_decay(weight_decay));
+    case OptimizerKind::Adadelta:
+      return std::make_unique<torchclr::AdadeltaOptions>(
+          torchclr::AdadeltaOptions(lr).rho(momentum).eps(kCaffeDelta).weight_decay(weight_decay));
+  }
+  TORCH_CHECK(false, "unknown optimizer");
 }
 
 std::string number(double value) {
@@ -186,30 +218,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
   using namespace torch::optim;
   std::vector<OptimizerParamGroup> param_groups;
   for (const auto& g : groups) {
-    const double group_lr = lr * g.lr_mult;
-    std::unique_ptr<OptimizerOptions> options;
-    switch (kind) {
-      case OptimizerKind::Sgd:
-      case OptimizerKind::Nesterov:
-        options = std::make_unique<SGDOptions>(SGDOptions(group_lr)
-                                                   .momentum(momentum)
-                                                   .weight_decay(g.weight_decay)
-                                                   .nesterov(kind == OptimizerKind::Nesterov));
-        break;
-      case OptimizerKind::Adam:
-        options = std::make_unique<AdamOptions>(
-            AdamOptions(group_lr).betas({momentum, 0.999}).weight_decay(g.weight_decay));
-        break;
-      case OptimizerKind::RmsProp:
-        options =
-            std::make_unique<RMSpropOptions>(RMSpropOptions(group_lr).weight_decay(g.weight_decay));
-        break;
-      case OptimizerKind::Adagrad:
-        options =
-            std::make_unique<AdagradOptions>(AdagradOptions(group_lr).weight_decay(g.weight_decay));
-        break;
-    }
-    param_groups.emplace_back(g.params, std::move(options));
+    param_groups.emplace_back(g.params,
+                              make_options(kind, lr * g.lr_mult, g.weight_decay, momentum));
   }
   switch (kind) {
     case OptimizerKind::Sgd:
@@ -221,19 +231,20 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
       return std::make_unique<RMSprop>(std::move(param_groups), RMSpropOptions(lr));
     case OptimizerKind::Adagrad:
       return std::make_unique<Adagrad>(std::move(param_groups), AdagradOptions(lr));
+    case OptimizerKind::Adadelta:
+      return std::make_unique<torchclr::Adadelta>(std::move(param_groups),
+                                                  torchclr::AdadeltaOptions(lr));
   }
   TORCH_CHECK(false, "unknown optimizer");
 }
 
 bool has_momentum(OptimizerKind kind) {
-  return kind == OptimizerKind::Sgd || kind == OptimizerKind::Nesterov ||
-         kind == OptimizerKind::Adam;
+  return torchclr::has_momentum(*make_options(kind, 1.0, 0.0, 0.9));
 }
 
 double current_momentum(const torch::optim::Optimizer& optimizer, OptimizerKind kind) {
-  const auto& options = optimizer.param_groups()[0].options();
-  if (kind == OptimizerKind::Adagrad) return 0.0;
-  return torchclr::get_momentum(options);
+  if (!has_momentum(kind)) return 0.0;
+  return torchclr::get_momentum(optimizer.param_groups()[0].options());
 }
 
 Schedule::Schedule(torch::optim::Optimizer& optimizer, OptimizerKind kind, PolicyOptions options,

@@ -17,8 +17,8 @@ namespace cifar10 {
 /// The LR policies of the CLR paper, plus step decay and 1cycle.
 enum class Policy { Fixed, MultiStep, Exp, Decay, Triangular, Triangular2, ExpRange, OneCycle };
 
-/// The optimizers of the paper's Table 3.
-enum class OptimizerKind { Sgd, Nesterov, Adam, RmsProp, Adagrad };
+/// The optimizers of the paper's Table 3 (Adadelta is torchclr's; LibTorch has none).
+enum class OptimizerKind { Sgd, Nesterov, Adam, RmsProp, Adagrad, Adadelta };
 
 Policy parse_policy(const std::string& name);
 std::string policy_name(Policy policy);
@@ -66,15 +66,20 @@ struct PolicyOptions {
 };
 
 /// Builds an optimizer with one param group per `ParamGroupSpec`; group g starts at
-/// `lr * groups[g].lr_mult`. SGD and Nesterov use momentum 0.9; Adam betas (0.9, 0.999).
+/// `lr * groups[g].lr_mult`, with the settings of the paper's Caffe solvers: SGD and Nesterov
+/// momentum 0.9; Adam betas (0.9, 0.999); Adadelta rho 0.9 (Caffe's AdaDelta decays by the
+/// momentum); RMSprop alpha 0.99 without momentum; epsilon 1e-8 (Caffe's delta) for Adam,
+/// RMSprop, Adagrad and Adadelta.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
                                                         const std::vector<ParamGroupSpec>& groups,
                                                         double lr, double momentum = 0.9);
 
-/// Whether this optimizer has a momentum torchclr can cycle.
+/// Whether this optimizer has a momentum torchclr can cycle: torchclr::has_momentum's rule
+/// (SGD, Nesterov, RMSprop and Adam do; Adagrad and Adadelta do not).
 bool has_momentum(OptimizerKind kind);
 
-/// The momentum (SGD/RMSprop) or beta1 (Adam) of param group 0 right now; 0 for Adagrad.
+/// The momentum (SGD/RMSprop) or beta1 (Adam) of param group 0 right now; 0 for Adagrad and
+/// Adadelta.
 double current_momentum(const torch::optim::Optimizer& optimizer, OptimizerKind kind);
 
 /// An LR schedule driven by torchclr schedulers. A single-stage policy is one scheduler; a

@@ -6,6 +6,11 @@ if(TORCHCLR_BUILD_EXAMPLES)
   add_test(NAME cifar10_device_cuda
     COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cuda_device_test.sh $<TARGET_FILE:cifar10>)
   set_tests_properties(cifar10_device_cuda PROPERTIES TIMEOUT 120)
+  # `compare --rows` with the paper's Table 3 row ids, on Fashion-MNIST (Debian's
+  # dataset-fashion-mnist, which scripts/install_deps.sh installs).
+  add_test(NAME cifar10_compare_table3_rows
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/compare_table3_rows_test.sh $<TARGET_FILE:cifar10>)
+  set_tests_properties(cifar10_compare_table3_rows PROPERTIES TIMEOUT 300)
 endif()
 
 # Data-parallel `cifar10` processes over loopback Gloo (they need Fashion-MNIST from Debian's

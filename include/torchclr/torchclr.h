@@ -1,9 +1,11 @@
 #pragma once
 
-/// torchclr: cyclical learning rates and the LR range test for LibTorch.
+/// torchclr: cyclical learning rates and the LR range test for LibTorch (and the Adadelta
+/// optimizer LibTorch lacks).
 
 #include <torchclr/version.h>
 
+#include <torchclr/adadelta.h>
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/exponential_lr.h>
 #include <torchclr/linear_lr.h>
