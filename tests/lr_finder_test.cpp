@@ -600,12 +600,20 @@ TEST(LRFinder, FallingNegativeLossesNeverCountAsDivergence) {
 
 TEST(LRFinder, NanLossStopsAtOnceAndIsNotRecorded) {
   LeastSquares model(2);
-  torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(0.1));
+  torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
   int t = 0;
   const auto before = clone_all(model.parameters());
+  bool moved = false;  // the steps before the NaN trained the model: the restore has work to do
   auto result = LRFinder(model, optimizer)
-                    .range_test([&] { return scripted_loss(model, t++ == 7 ? kNaN : 1.0); },
-                                RangeTestOptions().num_iters(20));
+                    .range_test(
+                        [&] {
+                          const auto loss = (model.w - 1).pow(2).sum();
+                          if (t++ < 7) return loss;
+                          moved = !torch::equal(model.w, before[0]);
+                          return loss * kNaN;
+                        },
+                        RangeTestOptions().num_iters(20));
+  EXPECT_TRUE(moved);
   EXPECT_EQ(result.stop_reason, StopReason::NonFiniteLoss);
   EXPECT_TRUE(result.diverged());
   EXPECT_EQ(t, 8);
@@ -846,9 +854,10 @@ TEST(LRFinderRestore, RestoreFalseLeavesTheTrainedModel) {
   torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(0.1));
   LRFinder(model, optimizer)
       .range_test([&] { return (model.w - 1).pow(2).sum(); },
-                  RangeTestOptions().num_iters(5).start_lr(0.01).end_lr(0.1).restore(false));
+                  RangeTestOptions().num_iters(5).start_lr(0.01).end_lr(0.2).restore(false));
   EXPECT_FALSE(torch::equal(model.w, torch::zeros({2}, torch::kDouble)));
-  EXPECT_DOUBLE_EQ(optimizer.param_groups()[0].options().get_lr(), 0.1);
+  // The sweep's last LR, not the optimizer's 0.1 from before the test.
+  EXPECT_EQ(optimizer.param_groups()[0].options().get_lr(), 0.2);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -44,8 +44,22 @@ TEST(CyclicLR, TriangularRepeatsWithItsPeriodAndHitsMaxLrExactly) {
   const int64_t up = 7, down = 11;
   CyclicLR scheduler(*opt.optimizer,
                      CyclicLROptions(0.001, 0.006).step_size_up(up).step_size_down(down));
+  // The triangle walked step by step (up steps of 1/up, then down steps of 1/down), without the
+  // modulo the scheduler uses: every value of ten cycles, through lr_at, momentum_at and step().
+  int64_t rising = 0, falling = 0;
   for (int64_t t = 0; t < 10 * (up + down); ++t) {
+    const double fraction = falling == 0 ? static_cast<double>(rising) / up
+                                         : static_cast<double>(down - falling) / down;
+    EXPECT_TRUE(close_relative(0.001 + 0.005 * fraction, scheduler.lr_at(t, 0), 1e-15)) << t;
+    EXPECT_TRUE(close_relative(0.9 - 0.1 * fraction, scheduler.momentum_at(t, 0), 1e-15)) << t;
+    EXPECT_EQ(scheduler.get_last_lr()[0], scheduler.lr_at(t, 0)) << t;
     EXPECT_EQ(scheduler.lr_at(t, 0), scheduler.lr_at(t + up + down, 0)) << t;
+    scheduler.step();
+    if (falling == 0 && rising < up) {
+      ++rising;
+    } else if (++falling == down) {
+      rising = falling = 0;
+    }
   }
   for (int64_t cycle = 0; cycle < 1000; ++cycle) {
     EXPECT_EQ(scheduler.lr_at(cycle * (up + down) + up, 0), 0.006);
