@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "fixture.h"
+#include "temp_dir.h"
 
 namespace torchclr_test {
 namespace {
@@ -15,11 +15,6 @@ namespace {
 using torchclr::CyclicLR;
 using torchclr::CyclicLROptions;
 using torchclr::CyclicMode;
-
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "torchclr_" + name + "_" +
-         std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + ".pt";
-}
 
 TEST(CyclicLR, StaysWithinBoundsInEveryMode) {
   for (const auto mode : {CyclicMode::Triangular, CyclicMode::Triangular2, CyclicMode::ExpRange}) {
@@ -148,12 +143,12 @@ TEST(CyclicLR, CustomScaleFnIsKeptAcrossLoad) {
   auto a_opt = make_optimizer("sgd", {0.1});
   CyclicLR a(*a_opt.optimizer, options);
   for (int i = 0; i < 10; ++i) a.step();
-  const std::string path = temp_path("scale_fn");
+  const TempDir dir;
+  const std::string path = dir.file("scheduler.pt");
   torch::save(a, path);
   auto b_opt = make_optimizer("sgd", {0.1});
   CyclicLR b(*b_opt.optimizer, options);
   torch::load(b, path);
-  std::remove(path.c_str());
   for (int i = 0; i < 20; ++i) {
     ASSERT_EQ(a.get_last_lr(), b.get_last_lr());
     a.step();
@@ -201,14 +196,14 @@ TEST(Scheduler, SaveLoadMidCycleEqualsNeverStopping) {
       through->step();
       first->step();
     }
-    const std::string path = temp_path(name);
+    const TempDir dir;
+    const std::string path = dir.file("scheduler.pt");
     torch::save(*first, path);
     // The second half of the run: a new optimizer (its LRs as configured, not as scheduled) and a
     // new scheduler built with the same options, then the checkpoint.
     auto second_opt = make_optimizer(kind, lrs);
     auto second = make_scheduler(fixture, *second_opt.optimizer);
     torch::load(*second, path);
-    std::remove(path.c_str());
     EXPECT_EQ(second->last_step(), stop) << name;
     for (int64_t t = stop; t < fixture.last_iteration(); ++t) {
       ASSERT_EQ(second->get_last_lr(), through->get_last_lr()) << name << " " << t;
