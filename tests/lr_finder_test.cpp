@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "state_key.h"
 #include "temp_dir.h"
 
 namespace {
@@ -770,7 +771,7 @@ class CountingSGD : public torch::optim::Optimizer {
     for (auto& group : param_groups()) {
       const double lr = group.options().get_lr();
       for (auto& p : group.params()) {
-        auto& slot = state()[key(p)];
+        auto& slot = state()[torchclr_test::state_key(p)];
         if (!slot) {
           auto s = std::make_unique<CountState>();
           s->count(torch::zeros({1}));
@@ -783,18 +784,6 @@ class CountingSGD : public torch::optim::Optimizer {
     }
     return closure ? closure() : torch::Tensor();
   }
-  // The state key: the printed TensorImpl address in LibTorch 1.x, the address in 2.x.
-  template <typename Key = std::decay_t<decltype(std::declval<Optimizer&>().state())>::key_type>
-  static Key key(const torch::Tensor& p) {
-    if constexpr (std::is_same_v<Key, std::string>) {
-      std::ostringstream out;
-      out << p.unsafeGetTensorImpl();
-      return out.str();
-    } else {
-      return static_cast<Key>(p.unsafeGetTensorImpl());
-    }
-  }
-
   void save(torch::serialize::OutputArchive& archive) const override {
     torch::optim::serialize<CountState, torch::optim::SGDOptions>(archive, *this);
   }

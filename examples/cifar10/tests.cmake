@@ -12,13 +12,10 @@ endif()
 # dataset-fashion-mnist, which scripts/install_deps.sh installs): train and range-test against one
 # process, and a rank killed mid-run.
 if(TORCHCLR_BUILD_EXAMPLES AND TORCHCLR_DISTRIBUTED)
-  foreach(mode_port IN ITEMS train:29733 range-test:29735 rank-dies:29737)
-    string(REPLACE ":" ";" mode_port "${mode_port}")
-    list(GET mode_port 0 mode)
-    list(GET mode_port 1 port)
+  foreach(mode IN ITEMS train range-test rank-dies)
     add_test(NAME cifar10_data_parallel_${mode}
       COMMAND bash ${PROJECT_SOURCE_DIR}/tests/data_parallel_example_test.sh
-              $<TARGET_FILE:cifar10> ${port} ${mode})
+              $<TARGET_FILE:cifar10> ${mode})
     set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 300)
   endforeach()
 endif()
