@@ -50,7 +50,7 @@ run_pair() {
     > "$work/${out}1.log" 2>&1 &
   local rank1=$!
   pids+=("$rank1")
-  timeout 300 "$bin" "$@" --world-size 2 --rank 0 --init-file "$store" --out "$work/${out}0" \
+  timeout 540 "$bin" "$@" --world-size 2 --rank 0 --init-file "$store" --out "$work/${out}0" \
     > "$work/${out}0.log" 2>&1 || { cat "$work/${out}0.log"; exit 1; }
   wait "$rank1" || { cat "$work/${out}1.log"; exit 1; }
   [ ! -e "$work/${out}1" ] || { echo "rank 1 wrote outputs"; exit 1; }

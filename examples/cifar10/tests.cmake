@@ -16,6 +16,8 @@ if(TORCHCLR_BUILD_EXAMPLES AND TORCHCLR_DISTRIBUTED)
     add_test(NAME cifar10_data_parallel_${mode}
       COMMAND bash ${PROJECT_SOURCE_DIR}/tests/data_parallel_example_test.sh
               $<TARGET_FILE:cifar10> ${mode})
-    set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 300)
+    # Three processes on Fashion-MNIST (train: 3 evaluations of 10,000 images each): 270 s in a
+    # full ctest -j2 on the shared 2-core machine, near the 300 s this had.
+    set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 600)
   endforeach()
 endif()
