@@ -11,8 +11,9 @@ args=(train --dataset cifar10 --data-dir "$data" --iters "$iters" --batch-size 1
       --threads "$threads" --policy triangular2 --step-size 2000)
 ips() { grep -o '"images_per_second": [0-9.]*' "$1/summary.json" | awk '{print $2}'; }
 "$bin" "${args[@]}" --out "$work/one" > /dev/null 2>&1
-"$bin" "${args[@]}" --world-size 2 --rank 1 --master-port 29755 > /dev/null 2>&1 &
-"$bin" "${args[@]}" --world-size 2 --rank 0 --master-port 29755 --out "$work/two" > /dev/null 2>&1
+# The ranks meet through a FileStore in the temporary directory: no port to collide with.
+"$bin" "${args[@]}" --world-size 2 --rank 1 --init-file "$work/store" > /dev/null 2>&1 &
+"$bin" "${args[@]}" --world-size 2 --rank 0 --init-file "$work/store" --out "$work/two" > /dev/null 2>&1
 wait
 one=$(ips "$work/one"); two=$(ips "$work/two")
 echo "1 rank  x $threads thread(s): $one images/s"

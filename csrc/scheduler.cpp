@@ -3,6 +3,7 @@
 #include <torchclr/scheduler.h>
 
 #include <limits>
+#include <sstream>
 #include <utility>
 
 #include "archive.h"
@@ -167,9 +168,23 @@ void Scheduler::load(torch::serialize::InputArchive& archive) {
   const int64_t step = detail::read_int(archive, kStepKey, name_);
   TORCH_CHECK(step >= 0 && step <= std::numeric_limits<unsigned>::max(), name_,
               ": expected a checkpoint step >= 0, but got ", step);
+  // load_options() rolls its own reads back when one fails. What comes after it can fail too
+  // (the step past the loaded schedule's end, an optimizer whose group count changed): then the
+  // options this scheduler had before are loaded back, from a copy saved here.
+  torch::serialize::OutputArchive previous;
+  save_options(previous);
   load_options(archive);
-  check_iteration(step);
-  apply(step);
+  try {
+    check_iteration(step);
+    apply(step);
+  } catch (...) {
+    std::stringstream bytes;
+    previous.save_to(bytes);
+    torch::serialize::InputArchive restore;
+    restore.load_from(bytes);
+    load_options(restore);
+    throw;
+  }
 }
 
 torch::serialize::OutputArchive& operator<<(torch::serialize::OutputArchive& archive,

@@ -53,6 +53,7 @@ Fixture load_fixture(const std::string& name) {
       std::string column;
       while (words >> column) fixture.columns.push_back(column);
     } else if (!head.empty()) {
+      fixture.iterations.push_back(std::stoll(head));
       std::vector<double> row;
       std::string value;
       while (words >> value) row.push_back(std::stod(value));

@@ -17,10 +17,12 @@ struct Fixture {
   std::string name;
   std::map<std::string, std::string> config;
   std::vector<std::string> columns;
-  std::vector<std::vector<double>> rows;  // rows[t][column]
+  std::vector<int64_t> iterations;        // the iteration of each row: 0, 1, 2, ... or a sample
+  std::vector<std::vector<double>> rows;  // rows[i][column], at iteration iterations[i]
 
   size_t num_groups() const;
   bool has_momentum() const { return columns.size() > num_groups(); }
+  int64_t last_iteration() const { return iterations.back(); }
 };
 
 /// All fixture names (file stems) under TORCHCLR_FIXTURES_DIR, sorted.

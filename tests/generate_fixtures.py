@@ -2,10 +2,12 @@
 """Writes the golden LR/momentum sequences of PyTorch's own Python schedulers to fixtures/, and
 the golden parameter trajectories of PyTorch's Python Adadelta to fixtures/adadelta/.
 
-Run with Debian's python3-torch: `/usr/bin/python3 tests/generate_fixtures.py`. Each scheduler
-fixture is a text file: a `config` line (how the C++ test builds the same scheduler), a `columns`
-line, then one row per iteration t = 0..N: the values after construction, then after each
-`step()`. The Adadelta fixtures are described in `adadelta()`.
+Run with Debian's python3-torch: `/usr/bin/python3 tests/generate_fixtures.py`. Each fixture is a
+text file: a `config` line (how the C++ test builds the same scheduler), a `columns` line, then one
+row per iteration t = 0..N: t, then the values after construction (t = 0) or after the t-th
+`step()`. The long runs (tens of thousands to a million iterations) keep a sample of the rows: every
+k-th, the first and last ones, and every row near a cycle boundary or milestone. The Adadelta
+fixtures are described in `adadelta()`.
 """
 import math
 import os
@@ -45,30 +47,38 @@ def fmt_list(values):
     return ",".join(repr(float(v)) if isinstance(v, float) else str(v) for v in values)
 
 
-def write(name, config, optimizer, scheduler, steps, with_momentum):
+def sampled(steps, every, boundaries=(), window=3, ends=50):
+    """The rows a long fixture keeps: every `every`-th iteration, the first and last `ends`, and
+    those within `window` of a boundary (a cycle's start or peak, a milestone)."""
+    near = set()
+    for b in boundaries:
+        near.update(range(max(0, b - window), min(steps, b + window) + 1))
+    return lambda t: t % every == 0 or t <= ends or t >= steps - ends or t in near
+
+
+def write(name, config, optimizer, scheduler, steps, with_momentum, keep=None):
     groups = optimizer.param_groups
     columns = [f"lr{g}" for g in range(len(groups))]
     if with_momentum:
         columns += [f"momentum{g}" for g in range(len(groups))]
-    rows = []
-    for t in range(steps + 1):
-        if t > 0:
-            scheduler.step()
-        row = [g["lr"] for g in groups]
-        if with_momentum:
-            row += [momentum_of(g) for g in groups]
-        rows.append(row)
     path = os.path.join(OUT, name + ".txt")
     with open(path, "w") as f:
         f.write("config " + " ".join(f"{k}={v}" for k, v in config.items()) + "\n")
         f.write("columns " + " ".join(columns) + "\n")
-        for t, row in enumerate(rows):
+        for t in range(steps + 1):
+            if t > 0:
+                scheduler.step()
+            if keep is not None and not keep(t):
+                continue
+            row = [g["lr"] for g in groups]
+            if with_momentum:
+                row += [momentum_of(g) for g in groups]
             f.write(str(t) + " " + " ".join(repr(v) for v in row) + "\n")
 
 
 def cyclic(name, base_lr, max_lr, up, down=None, mode="triangular", gamma=1.0, scale_fn=None,
            scale_mode="cycle", cycle_momentum=False, base_momentum=0.8, max_momentum=0.9,
-           optimizer="sgd", lrs=(0.1,), steps=None):
+           optimizer="sgd", lrs=(0.1,), steps=None, every=None, ends=50):
     opt = make_optimizer(optimizer, list(lrs), momentum=0.9)
     sched = lr_scheduler.CyclicLR(
         opt, base_lr=base_lr, max_lr=max_lr, step_size_up=up, step_size_down=down, mode=mode,
@@ -84,12 +94,18 @@ def cyclic(name, base_lr, max_lr, up, down=None, mode="triangular", gamma=1.0, s
         "max_momentum": fmt_list(as_list(max_momentum)),
     }
     period = up + (down if down is not None else up)
-    write(name, config, opt, sched, steps or 3 * period + 7, cycle_momentum)
+    steps = steps or 3 * period + 7
+    keep = None
+    if every:
+        # Rows near every cycle start and peak, where cycles are long enough to sample between.
+        starts = range(0, steps + 1, period) if period >= 100 else []
+        keep = sampled(steps, every, [b for s in starts for b in (s, s + up)], ends=ends)
+    write(name, config, opt, sched, steps, cycle_momentum, keep)
 
 
 def one_cycle(name, max_lr, total, pct_start=0.3, anneal="cos", div_factor=25.0,
               final_div_factor=1e4, three_phase=False, cycle_momentum=True, base_momentum=0.85,
-              max_momentum=0.95, optimizer="sgd", lrs=(0.1,)):
+              max_momentum=0.95, optimizer="sgd", lrs=(0.1,), every=None):
     opt = make_optimizer(optimizer, list(lrs), momentum=0.9)
     sched = lr_scheduler.OneCycleLR(
         opt, max_lr=max_lr, total_steps=total, pct_start=pct_start, anneal_strategy=anneal,
@@ -105,33 +121,39 @@ def one_cycle(name, max_lr, total, pct_start=0.3, anneal="cos", div_factor=25.0,
         "max_momentum": fmt_list(as_list(max_momentum)),
     }
     # Iterations 0 .. total - 1: PyTorch extrapolates at t = total, torchclr holds (documented).
-    write(name, config, opt, sched, total - 1, cycle_momentum)
+    phase_ends = [pct_start * total - 1, 2 * pct_start * total - 2] if three_phase else \
+        [pct_start * total - 1]
+    keep = sampled(total - 1, every, [round(e) for e in phase_ends]) if every else None
+    write(name, config, opt, sched, total - 1, cycle_momentum, keep)
 
 
-def multi_step(name, milestones, gamma, lrs, steps):
+def multi_step(name, milestones, gamma, lrs, steps, every=None):
     opt = make_optimizer("sgd", list(lrs), momentum=0.9)
     sched = lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=gamma)
     config = {"scheduler": "MultiStepLR", "optimizer": "sgd", "lrs": fmt_list(lrs),
               "milestones": fmt_list(milestones), "gamma": repr(gamma)}
-    write(name, config, opt, sched, steps, False)
+    keep = sampled(steps, every, milestones) if every else None
+    write(name, config, opt, sched, steps, False, keep)
 
 
-def exponential(name, gamma, lrs, steps):
+def exponential(name, gamma, lrs, steps, every=None):
     opt = make_optimizer("sgd", list(lrs), momentum=0.9)
     sched = lr_scheduler.ExponentialLR(opt, gamma=gamma)
     config = {"scheduler": "ExponentialLR", "optimizer": "sgd", "lrs": fmt_list(lrs),
               "gamma": repr(gamma)}
-    write(name, config, opt, sched, steps, False)
+    keep = sampled(steps, every) if every else None
+    write(name, config, opt, sched, steps, False, keep)
 
 
-def linear(name, start_factor, end_factor, total_iters, lrs, steps):
+def linear(name, start_factor, end_factor, total_iters, lrs, steps, every=None):
     opt = make_optimizer("sgd", list(lrs), momentum=0.9)
     sched = lr_scheduler.LinearLR(opt, start_factor=start_factor, end_factor=end_factor,
                                   total_iters=total_iters)
     config = {"scheduler": "LinearLR", "optimizer": "sgd", "lrs": fmt_list(lrs),
               "start_factor": repr(start_factor), "end_factor": repr(end_factor),
               "total_iters": total_iters}
-    write(name, config, opt, sched, steps, False)
+    keep = sampled(steps, every, [total_iters]) if every else None
+    write(name, config, opt, sched, steps, False, keep)
 
 
 def adadelta(name, groups, steps=100, dtype=torch.float32, cyclic=None, seed=0):
@@ -217,7 +239,11 @@ def main():
     cyclic("cyclic_triangular", 0.001, 0.006, up=20)
     cyclic("cyclic_triangular_asymmetric", 0.001, 0.006, up=7, down=23)
     cyclic("cyclic_triangular_odd_ratio", 1e-4, 3e-3, up=3, down=10)
-    cyclic("cyclic_triangular2", 0.001, 0.006, up=10, steps=130)
+    cyclic("cyclic_triangular_up10", 0.001, 0.006, up=10, steps=130)
+    # Cycle 1,024, the last before PyTorch's 2.0 ** (cycle - 1) overflows (pytorch#52989); the
+    # amplitude has vanished below base_lr's last bit from about cycle 55 on.
+    cyclic("cyclic_triangular2", 0.001, 0.006, up=5, mode="triangular2", steps=10239, every=37,
+           ends=700)
     cyclic("cyclic_triangular2_asymmetric", 0.01, 0.1, up=5, down=11, mode="triangular2")
     cyclic("cyclic_exp_range", 0.001, 0.006, up=25, mode="exp_range", gamma=0.99)
     cyclic("cyclic_exp_range_paper_gamma", 0.001, 0.006, up=200, mode="exp_range",
@@ -265,6 +291,20 @@ def main():
         adadelta_group([(3, 3)], lr=0.01, weight_decay=0.004),
         adadelta_group([(4,)], lr=0.02, weight_decay=0.0)],
         dtype=torch.float64, cyclic=(0.01, 0.1, 10))
+
+    # Long runs, sampled: the paper's 70,000 iterations (CIFAR-10, step size 2000, Caffe's
+    # schedules), 1cycle's 10,000 and a million iterations of 5-iteration cycles.
+    cyclic("cyclic_triangular2_paper_70k", 0.001, 0.006, up=2000, mode="triangular2",
+           cycle_momentum=True, steps=70000, every=100)
+    cyclic("cyclic_exp_range_paper_70k", 0.001, 0.006, up=2000, mode="exp_range", gamma=0.99994,
+           steps=70000, every=100)
+    multi_step("multi_step_caffe_70k", [60000, 65000], 0.1, (0.001,), 70000, every=500)
+    exponential("exponential_paper_70k", 0.99994, (0.001,), 70000, every=100)
+    linear("linear_paper_decay_25k", 1.0, 1.0 / 7.0, 4000, (0.007,), 25000, every=100)
+    one_cycle("one_cycle_10k", 3.0, 10000, pct_start=0.45, anneal="linear", div_factor=30.0,
+              three_phase=True, every=50)
+    cyclic("cyclic_short_cycles_1m", 0.001, 0.006, up=2, down=3, cycle_momentum=True,
+           steps=1000000, every=997)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -17,7 +19,12 @@
 #include <utility>
 #include <vector>
 
+#include "state_key.h"
+#include "temp_dir.h"
+
 namespace {
+
+using torchclr_test::TempDir;
 
 using torchclr::LRFinder;
 using torchclr::RangeMode;
@@ -120,11 +127,12 @@ void train_steps(torch::optim::Optimizer& optimizer, Stepper& step, int steps) {
   }
 }
 
-// Runs the same warm-up on two identical nets, a range test on the first, then the same
-// continuation on both: the restore is exact when they end bitwise equal.
-template <typename MakeOptimizer>
-void expect_exact_restore(MakeOptimizer make_optimizer, RangeTestOptions options = {},
-                          torch::Device device = torch::kCPU) {
+// Runs the same warm-up on two identical nets, `run` (a range test) on the first, then the same
+// continuation on both: the restore is exact, optimizer state included, when they end bitwise
+// equal.
+template <typename MakeOptimizer, typename Run>
+void expect_exact_restore_after(MakeOptimizer make_optimizer, Run run,
+                                torch::Device device = torch::kCPU) {
   torch::manual_seed(0);
   Net a;
   torch::manual_seed(0);
@@ -146,8 +154,7 @@ void expect_exact_restore(MakeOptimizer make_optimizer, RangeTestOptions options
   const int64_t cursor = step_a.cursor;
 
   LRFinder finder(a, *opt_a);
-  auto result = finder.range_test(step_a, options.num_iters(20).end_lr(1.0));
-  ASSERT_FALSE(result.lrs.empty());
+  run(finder, step_a);
   step_a.cursor = cursor;
 
   expect_bitwise_equal(a.parameters(), params_before);
@@ -159,6 +166,18 @@ void expect_exact_restore(MakeOptimizer make_optimizer, RangeTestOptions options
   train_steps(*opt_b, step_b, 4);
   expect_bitwise_equal(a.parameters(), b.parameters());
   expect_bitwise_equal(a.buffers(), b.buffers());
+}
+
+template <typename MakeOptimizer>
+void expect_exact_restore(MakeOptimizer make_optimizer, RangeTestOptions options = {},
+                          torch::Device device = torch::kCPU) {
+  expect_exact_restore_after(
+      make_optimizer,
+      [&](LRFinder& finder, Stepper& step) {
+        auto result = finder.range_test(step, RangeTestOptions(options).num_iters(20).end_lr(1.0));
+        ASSERT_FALSE(result.lrs.empty());
+      },
+      device);
 }
 
 template <typename Fn>
@@ -208,14 +227,26 @@ Problem make_problem(const std::vector<double>& eigenvalues, int64_t n, uint64_t
 struct Analytic {
   double lambda_max;
   double condition;
-  int64_t batch;  // 0: full batch
+  int64_t batch;     // 0: full batch
+  int64_t seed = 1;  // draws the problem (seed 1: the problem seed 7) and the batches
 };
+
+// Every case runs with seed 1; TORCHCLR_ANALYTIC_SEEDS=N runs each with seeds 1 to N instead
+// (bench/lr_finder_seeds.sh runs 20 and summarises the ratios).
+int64_t analytic_seeds() {
+  const char* seeds = std::getenv("TORCHCLR_ANALYTIC_SEEDS");
+  return seeds != nullptr ? std::max<int64_t>(1, std::atoll(seeds)) : 1;
+}
+
+Problem make_problem(const Analytic& c, int64_t n) {
+  return make_problem(spectrum(c.lambda_max, c.condition, 10), n, 6 + c.seed);
+}
 
 RangeTestResult run_analytic(const Analytic& c, LeastSquares& model,
                              torch::optim::Optimizer& optimizer) {
   const int64_t n = 512;
-  auto p = make_problem(spectrum(c.lambda_max, c.condition, 10), n, 7);
-  torch::manual_seed(1);
+  auto p = make_problem(c, n);
+  torch::manual_seed(c.seed);
   LRFinder finder(model, optimizer);
   // The sweep ends well past divergence (100 > 20 / lambda_max), as it should: the rules read
   // the blow-up.
@@ -235,10 +266,12 @@ RangeTestResult run_analytic(const Analytic& c, LeastSquares& model,
 
 std::vector<Analytic> analytic_cases(std::vector<int64_t> batches) {
   std::vector<Analytic> cases;
-  for (double lambda_max : {1.0, 10.0, 100.0}) {
-    for (double condition : {10.0, 100.0}) {
-      for (int64_t batch : batches) {
-        cases.push_back({lambda_max, condition, batch});
+  for (int64_t seed = 1; seed <= analytic_seeds(); ++seed) {
+    for (double lambda_max : {1.0, 10.0, 100.0}) {
+      for (double condition : {10.0, 100.0}) {
+        for (int64_t batch : batches) {
+          cases.push_back({lambda_max, condition, batch, seed});
+        }
       }
     }
   }
@@ -250,13 +283,15 @@ std::vector<Analytic> analytic_cases(std::vector<int64_t> batches) {
 void expect_pair_below_divergence(const std::string& optimizer, const Analytic& c,
                                   const RangeTestResult& result, double divergence) {
   const auto s = result.suggest();
-  char key[96];
-  std::snprintf(key, sizeof(key), "%s_lambda%g_cond%g_batch%lld", optimizer.c_str(), c.lambda_max,
-                c.condition, static_cast<long long>(c.batch));
+  char key[112];
+  std::snprintf(key, sizeof(key), "%s_lambda%g_cond%g_batch%lld_seed%lld", optimizer.c_str(),
+                c.lambda_max, c.condition, static_cast<long long>(c.batch),
+                static_cast<long long>(c.seed));
   ::testing::Test::RecordProperty(key, std::to_string(s.max_lr / divergence));
   SCOPED_TRACE("lambda_max " + std::to_string(c.lambda_max) + ", condition " +
-               std::to_string(c.condition) + ", batch " + std::to_string(c.batch) + ", max_lr " +
-               std::to_string(s.max_lr) + ", divergence " + std::to_string(divergence));
+               std::to_string(c.condition) + ", batch " + std::to_string(c.batch) + ", seed " +
+               std::to_string(c.seed) + ", max_lr " + std::to_string(s.max_lr) + ", divergence " +
+               std::to_string(divergence));
   EXPECT_LT(s.max_lr, divergence);
   EXPECT_GT(s.max_lr, divergence / 10);
   EXPECT_LT(s.base_lr, s.max_lr);
@@ -518,14 +553,14 @@ TEST(LRFinder, SavesCsv) {
                     .range_test([&] { return scripted_loss(model, 2.0); },
                                 RangeTestOptions().num_iters(4).smoothing(false).eval_every(2).eval(
                                     [] { return 0.5; }));
-  const std::string path = ::testing::TempDir() + "torchclr_range_test.csv";
+  const TempDir dir;
+  const std::string path = dir.file("range_test.csv");
   result.save_csv(path);
   std::ifstream in(path);
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) {
     lines.push_back(line);
   }
-  std::remove(path.c_str());
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines[0], "lr,loss,smoothed_loss,metric");
   EXPECT_EQ(lines[1].substr(lines[1].size() - 5), ",2,2,");
@@ -601,12 +636,20 @@ TEST(LRFinder, FallingNegativeLossesNeverCountAsDivergence) {
 
 TEST(LRFinder, NanLossStopsAtOnceAndIsNotRecorded) {
   LeastSquares model(2);
-  torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(0.1));
+  torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
   int t = 0;
   const auto before = clone_all(model.parameters());
+  bool moved = false;  // the steps before the NaN trained the model: the restore has work to do
   auto result = LRFinder(model, optimizer)
-                    .range_test([&] { return scripted_loss(model, t++ == 7 ? kNaN : 1.0); },
-                                RangeTestOptions().num_iters(20));
+                    .range_test(
+                        [&] {
+                          const auto loss = (model.w - 1).pow(2).sum();
+                          if (t++ < 7) return loss;
+                          moved = !torch::equal(model.w, before[0]);
+                          return loss * kNaN;
+                        },
+                        RangeTestOptions().num_iters(20));
+  EXPECT_TRUE(moved);
   EXPECT_EQ(result.stop_reason, StopReason::NonFiniteLoss);
   EXPECT_TRUE(result.diverged());
   EXPECT_EQ(t, 8);
@@ -706,7 +749,8 @@ TEST(LRFinderRestore, OnCudaIsExact) {
   };
   expect_exact_restore(adam, {}, torch::kCUDA);
   // Through a snapshot file: saved from the GPU, read back onto it.
-  const std::string path = ::testing::TempDir() + "torchclr_cuda_snapshot.pt";
+  const TempDir dir;
+  const std::string path = dir.file("snapshot.pt");
   expect_exact_restore(adam, RangeTestOptions().snapshot_path(path), torch::kCUDA);
   EXPECT_FALSE(std::ifstream(path).good());
 }
@@ -736,7 +780,7 @@ class CountingSGD : public torch::optim::Optimizer {
     for (auto& group : param_groups()) {
       const double lr = group.options().get_lr();
       for (auto& p : group.params()) {
-        auto& slot = state()[key(p)];
+        auto& slot = state()[torchclr_test::state_key(p)];
         if (!slot) {
           auto s = std::make_unique<CountState>();
           s->count(torch::zeros({1}));
@@ -749,18 +793,6 @@ class CountingSGD : public torch::optim::Optimizer {
     }
     return closure ? closure() : torch::Tensor();
   }
-  // The state key: the printed TensorImpl address in LibTorch 1.x, the address in 2.x.
-  template <typename Key = std::decay_t<decltype(std::declval<Optimizer&>().state())>::key_type>
-  static Key key(const torch::Tensor& p) {
-    if constexpr (std::is_same_v<Key, std::string>) {
-      std::ostringstream out;
-      out << p.unsafeGetTensorImpl();
-      return out.str();
-    } else {
-      return static_cast<Key>(p.unsafeGetTensorImpl());
-    }
-  }
-
   void save(torch::serialize::OutputArchive& archive) const override {
     torch::optim::serialize<CountState, torch::optim::SGDOptions>(archive, *this);
   }
@@ -775,7 +807,8 @@ TEST(LRFinderRestore, OtherOptimizersRestoreThroughTheirOwnSerialization) {
 }
 
 TEST(LRFinderRestore, SnapshotFileIsExactAndRemoved) {
-  const std::string path = ::testing::TempDir() + "torchclr_snapshot.pt";
+  const TempDir dir;
+  const std::string path = dir.file("snapshot.pt");
   expect_exact_restore(
       [](Net& net) {
         return std::make_unique<torch::optim::Adam>(net.parameters(),
@@ -850,14 +883,100 @@ TEST(LRFinderRestore, ExceptionInTrainStepRestoresThenPropagates) {
   EXPECT_EQ(optimizer.param_groups()[0].options().get_lr(), 0.1);
 }
 
+// An exception from the user's code (train_step or one of the hooks) part-way through the test
+// propagates after an exact restore: parameters, buffers and optimizer state (momentum buffers,
+// Adam's moments and step counts), checked by training on afterwards.
+std::unique_ptr<torch::optim::Optimizer> sgd_momentum(Net& net) {
+  return std::make_unique<torch::optim::SGD>(net.parameters(),
+                                             torch::optim::SGDOptions(0.05).momentum(0.9));
+}
+
+std::unique_ptr<torch::optim::Optimizer> adam(Net& net) {
+  return std::make_unique<torch::optim::Adam>(net.parameters(), torch::optim::AdamOptions(1e-3));
+}
+
+// A callback that throws on its `n`-th call.
+std::function<void()> fails_on_call(int n, const std::string& what) {
+  auto calls = std::make_shared<int>(0);
+  return [calls, n, what] {
+    if (++*calls == n) throw std::runtime_error(what);
+  };
+}
+
+// A range test whose `hook(options, fail)` makes one callback call `fail`, which throws.
+void expect_exception_then_exact_restore(
+    const std::function<RangeTestOptions(RangeTestOptions, std::function<void()>)>& hook,
+    bool in_train_step = false) {
+  for (auto make : {sgd_momentum, adam}) {
+    expect_exact_restore_after(make, [&](LRFinder& finder, Stepper& step) {
+      const auto fail = fails_on_call(6, "failed on purpose");
+      const auto options = hook(RangeTestOptions().num_iters(20).end_lr(1.0), fail);
+      try {
+        finder.range_test(
+            [&] {
+              if (in_train_step) fail();
+              return step();
+            },
+            options);
+        ADD_FAILURE() << "the exception did not propagate";
+      } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "failed on purpose");
+      }
+    });
+  }
+}
+
+TEST(LRFinderRestore, ExceptionInTrainStepRestoresOptimizerStateExactly) {
+  expect_exception_then_exact_restore([](RangeTestOptions o, std::function<void()>) { return o; },
+                                      /*in_train_step=*/true);
+}
+
+TEST(LRFinderRestore, ExceptionInReduceLossRestoresExactly) {
+  expect_exception_then_exact_restore([](RangeTestOptions o, std::function<void()> fail) {
+    return o.reduce_loss([fail](double loss) {
+      fail();
+      return loss;
+    });
+  });
+}
+
+TEST(LRFinderRestore, ExceptionInAfterBackwardRestoresExactly) {
+  expect_exception_then_exact_restore(
+      [](RangeTestOptions o, std::function<void()> fail) { return o.after_backward(fail); });
+}
+
+TEST(LRFinderRestore, ExceptionInEvalRestoresExactly) {
+  expect_exception_then_exact_restore([](RangeTestOptions o, std::function<void()> fail) {
+    return o.eval_every(2).eval([fail] {
+      fail();
+      return 0.5;
+    });
+  });
+}
+
+TEST(LRFinderRestore, SnapshotFileWithAnExceptionRestoresExactlyAndIsRemoved) {
+  const TempDir dir;
+  const std::string path = dir.file("snapshot.pt");
+  expect_exception_then_exact_restore(
+      [&](RangeTestOptions o, std::function<void()>) { return o.snapshot_path(path); },
+      /*in_train_step=*/true);
+  EXPECT_FALSE(std::ifstream(path).good());
+}
+
+TEST(LRFinderRestore, AccumulationStepsRestoreExactly) {
+  expect_exact_restore(sgd_momentum, RangeTestOptions().accumulation_steps(3));
+  expect_exact_restore(adam, RangeTestOptions().accumulation_steps(2));
+}
+
 TEST(LRFinderRestore, RestoreFalseLeavesTheTrainedModel) {
   LeastSquares model(2);
   torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(0.1));
   LRFinder(model, optimizer)
       .range_test([&] { return (model.w - 1).pow(2).sum(); },
-                  RangeTestOptions().num_iters(5).start_lr(0.01).end_lr(0.1).restore(false));
+                  RangeTestOptions().num_iters(5).start_lr(0.01).end_lr(0.2).restore(false));
   EXPECT_FALSE(torch::equal(model.w, torch::zeros({2}, torch::kDouble)));
-  EXPECT_DOUBLE_EQ(optimizer.param_groups()[0].options().get_lr(), 0.1);
+  // The sweep's last LR, not the optimizer's 0.1 from before the test.
+  EXPECT_EQ(optimizer.param_groups()[0].options().get_lr(), 0.2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1147,8 +1266,8 @@ TEST(Analytic, AdamGivesAFiniteOrderedPairBelowWhereItDiverged) {
       LeastSquares model(10);
       torch::optim::Adam optimizer(model.parameters(), torch::optim::AdamOptions(0.1));
       const int64_t n = 512;
-      auto p = make_problem(spectrum(c.lambda_max, c.condition, 10), n, 7);
-      torch::manual_seed(1);
+      auto p = make_problem(c, n);
+      torch::manual_seed(c.seed);
       const auto result =
           LRFinder(model, optimizer)
               .range_test(
@@ -1174,16 +1293,18 @@ TEST(Analytic, PlainSgdWithoutNoiseIsTheKnownBlindSpot) {
   // Noiseless gradient descent solves the top eigendirection exactly as the LR passes
   // 1 / lambda_max; past 2 / lambda_max that direction regrows from rounding error, hidden under
   // the others' residual, so the loss blows up only 6 to 8 times past the limit. max_lr then
-  // lands up to 1.5 times above it. Batch noise (above) or momentum (below) make the edge show.
+  // lands above it: 1.03 to 1.154 times with seed 1, up to 1.49 times over seeds 1 to 20
+  // (bench/lr_finder_ratios.py --seeds 20). Batch noise (above) or momentum (below) make the edge
+  // show.
   for (const auto& c : analytic_cases({0})) {
     LeastSquares model(10);
     torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(0.1));
     const auto s = run_analytic(c, model, optimizer).suggest();
-    ::testing::Test::RecordProperty("sgd_full_batch_lambda" +
-                                        std::to_string(static_cast<int>(c.lambda_max)) + "_cond" +
-                                        std::to_string(static_cast<int>(c.condition)),
-                                    std::to_string(s.max_lr / (2 / c.lambda_max)));
-    EXPECT_LT(s.max_lr, 1.5 * 2 / c.lambda_max);
+    ::testing::Test::RecordProperty(
+        "sgd_noiseless_lambda" + std::to_string(static_cast<int>(c.lambda_max)) + "_cond" +
+            std::to_string(static_cast<int>(c.condition)) + "_batch0_seed" + std::to_string(c.seed),
+        std::to_string(s.max_lr / (2 / c.lambda_max)));
+    EXPECT_LT(s.max_lr, (c.seed == 1 ? 1.16 : 1.5) * 2 / c.lambda_max) << "seed " << c.seed;
     EXPECT_GT(s.max_lr, 2 / c.lambda_max / 10);
   }
 }

@@ -157,6 +157,7 @@ TEST(DecaySchedulerErrors, RejectBadOptions) {
 TEST(CheckpointErrors, RejectsAnotherSchedulerType) {
   auto opt = make_optimizer("sgd", {0.1});
   CyclicLR cyclic(*opt.optimizer, CyclicLROptions(1e-3, 6e-3));
+  for (int i = 0; i < 23; ++i) cyclic.step();
   torch::serialize::OutputArchive out;
   cyclic.save(out);
   std::ostringstream bytes;
@@ -166,9 +167,14 @@ TEST(CheckpointErrors, RejectsAnotherSchedulerType) {
   in.load_from(stream);
   auto other = make_optimizer("sgd", {0.1});
   torchclr::OneCycleLR one_cycle(*other.optimizer, torchclr::OneCycleLROptions(0.1, 100));
+  for (int i = 0; i < 7; ++i) one_cycle.step();
+  const auto lrs = one_cycle.get_last_lr();
+  const auto momentums = one_cycle.get_last_momentum();
   expect_error([&] { one_cycle.load(in); },
                "OneCycleLR: expected a checkpoint of a OneCycleLR, but got one of a CyclicLR");
-  EXPECT_EQ(one_cycle.last_step(), 0);
+  EXPECT_EQ(one_cycle.last_step(), 7);  // neither the checkpoint's 23 nor back to 0
+  EXPECT_EQ(one_cycle.get_last_lr(), lrs);
+  EXPECT_EQ(one_cycle.get_last_momentum(), momentums);
 }
 
 TEST(CheckpointErrors, RejectsAnotherNumberOfGroupsAndLeavesSchedulerUnchanged) {

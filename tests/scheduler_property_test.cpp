@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "fixture.h"
+#include "temp_dir.h"
 
 namespace torchclr_test {
 namespace {
@@ -15,11 +15,6 @@ namespace {
 using torchclr::CyclicLR;
 using torchclr::CyclicLROptions;
 using torchclr::CyclicMode;
-
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "torchclr_" + name + "_" +
-         std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + ".pt";
-}
 
 TEST(CyclicLR, StaysWithinBoundsInEveryMode) {
   for (const auto mode : {CyclicMode::Triangular, CyclicMode::Triangular2, CyclicMode::ExpRange}) {
@@ -44,8 +39,22 @@ TEST(CyclicLR, TriangularRepeatsWithItsPeriodAndHitsMaxLrExactly) {
   const int64_t up = 7, down = 11;
   CyclicLR scheduler(*opt.optimizer,
                      CyclicLROptions(0.001, 0.006).step_size_up(up).step_size_down(down));
+  // The triangle walked step by step (up steps of 1/up, then down steps of 1/down), without the
+  // modulo the scheduler uses: every value of ten cycles, through lr_at, momentum_at and step().
+  int64_t rising = 0, falling = 0;
   for (int64_t t = 0; t < 10 * (up + down); ++t) {
+    const double fraction = falling == 0 ? static_cast<double>(rising) / up
+                                         : static_cast<double>(down - falling) / down;
+    EXPECT_TRUE(close_relative(0.001 + 0.005 * fraction, scheduler.lr_at(t, 0), 1e-15)) << t;
+    EXPECT_TRUE(close_relative(0.9 - 0.1 * fraction, scheduler.momentum_at(t, 0), 1e-15)) << t;
+    EXPECT_EQ(scheduler.get_last_lr()[0], scheduler.lr_at(t, 0)) << t;
     EXPECT_EQ(scheduler.lr_at(t, 0), scheduler.lr_at(t + up + down, 0)) << t;
+    scheduler.step();
+    if (falling == 0 && rising < up) {
+      ++rising;
+    } else if (++falling == down) {
+      rising = falling = 0;
+    }
   }
   for (int64_t cycle = 0; cycle < 1000; ++cycle) {
     EXPECT_EQ(scheduler.lr_at(cycle * (up + down) + up, 0), 0.006);
@@ -134,12 +143,12 @@ TEST(CyclicLR, CustomScaleFnIsKeptAcrossLoad) {
   auto a_opt = make_optimizer("sgd", {0.1});
   CyclicLR a(*a_opt.optimizer, options);
   for (int i = 0; i < 10; ++i) a.step();
-  const std::string path = temp_path("scale_fn");
+  const TempDir dir;
+  const std::string path = dir.file("scheduler.pt");
   torch::save(a, path);
   auto b_opt = make_optimizer("sgd", {0.1});
   CyclicLR b(*b_opt.optimizer, options);
   torch::load(b, path);
-  std::remove(path.c_str());
   for (int i = 0; i < 20; ++i) {
     ASSERT_EQ(a.get_last_lr(), b.get_last_lr());
     a.step();
@@ -168,9 +177,9 @@ TEST(CyclicLR, DrivesTheLearningRateTheOptimizerUses) {
 // A checkpoint mid-cycle, loaded into a freshly built scheduler, continues exactly as if the run
 // had never stopped; for every scheduler type.
 std::vector<std::string> checkpoint_fixtures() {
-  return {"cyclic_momentum_groups", "cyclic_triangular2", "cyclic_exp_range",
-          "one_cycle_three_phase",  "one_cycle_adam",     "multi_step_repeated",
-          "exponential_groups",     "linear_warmup"};
+  return {"cyclic_momentum_groups", "cyclic_triangular",     "cyclic_triangular2",
+          "cyclic_exp_range",       "one_cycle_three_phase", "one_cycle_adam",
+          "multi_step_repeated",    "exponential_groups",    "linear_warmup"};
 }
 
 TEST(Scheduler, SaveLoadMidCycleEqualsNeverStopping) {
@@ -182,21 +191,21 @@ TEST(Scheduler, SaveLoadMidCycleEqualsNeverStopping) {
     auto through = make_scheduler(fixture, *through_opt.optimizer);
     auto first_opt = make_optimizer(kind, lrs);
     auto first = make_scheduler(fixture, *first_opt.optimizer);
-    const int64_t stop = static_cast<int64_t>(fixture.rows.size()) / 2 + 1;
+    const int64_t stop = fixture.last_iteration() / 2 + 1;
     for (int64_t t = 0; t < stop; ++t) {
       through->step();
       first->step();
     }
-    const std::string path = temp_path(name);
+    const TempDir dir;
+    const std::string path = dir.file("scheduler.pt");
     torch::save(*first, path);
     // The second half of the run: a new optimizer (its LRs as configured, not as scheduled) and a
     // new scheduler built with the same options, then the checkpoint.
     auto second_opt = make_optimizer(kind, lrs);
     auto second = make_scheduler(fixture, *second_opt.optimizer);
     torch::load(*second, path);
-    std::remove(path.c_str());
     EXPECT_EQ(second->last_step(), stop) << name;
-    for (int64_t t = stop; t + 1 < static_cast<int64_t>(fixture.rows.size()); ++t) {
+    for (int64_t t = stop; t < fixture.last_iteration(); ++t) {
       ASSERT_EQ(second->get_last_lr(), through->get_last_lr()) << name << " " << t;
       if (fixture.has_momentum()) {
         ASSERT_EQ(second->get_last_momentum(), through->get_last_momentum()) << name << " " << t;

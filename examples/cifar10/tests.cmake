@@ -17,13 +17,12 @@ endif()
 # dataset-fashion-mnist, which scripts/install_deps.sh installs): train and range-test against one
 # process, and a rank killed mid-run.
 if(TORCHCLR_BUILD_EXAMPLES AND TORCHCLR_DISTRIBUTED)
-  foreach(mode_port IN ITEMS train:29733 range-test:29735 rank-dies:29737)
-    string(REPLACE ":" ";" mode_port "${mode_port}")
-    list(GET mode_port 0 mode)
-    list(GET mode_port 1 port)
+  foreach(mode IN ITEMS train range-test rank-dies)
     add_test(NAME cifar10_data_parallel_${mode}
       COMMAND bash ${PROJECT_SOURCE_DIR}/tests/data_parallel_example_test.sh
-              $<TARGET_FILE:cifar10> ${port} ${mode})
-    set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 300)
+              $<TARGET_FILE:cifar10> ${mode})
+    # Three processes on Fashion-MNIST (train: 3 evaluations of 10,000 images each): 270 s in a
+    # full ctest -j2 on the shared 2-core machine, near the 300 s this had.
+    set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 600)
   endforeach()
 endif()
