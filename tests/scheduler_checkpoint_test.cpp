@@ -308,7 +308,7 @@ std::vector<Case> cases() {
     };
     c.steps = 31;
     c.other_steps = 5;
-    c.invalid = {{"multi_step_lr/base_lr", doubles({0.1, -0.02})},
+    c.invalid = {{"torchclr/base_lr", doubles({0.1, -0.02})},
                  {"multi_step_lr/milestones", torch::tensor(std::vector<int64_t>{10, 0})},
                  {"multi_step_lr/gamma", kNaN}};
     out.push_back(std::move(c));
@@ -327,7 +327,7 @@ std::vector<Case> cases() {
     };
     c.steps = 12;
     c.other_steps = 3;
-    c.invalid = {{"exponential_lr/base_lr", doubles({kNaN, 0.02})}, {"exponential_lr/gamma", -0.9}};
+    c.invalid = {{"torchclr/base_lr", doubles({kNaN, 0.02})}, {"exponential_lr/gamma", -0.9}};
     out.push_back(std::move(c));
   }
   {
@@ -344,7 +344,7 @@ std::vector<Case> cases() {
     };
     c.steps = 40;
     c.other_steps = 2;
-    c.invalid = {{"linear_lr/base_lr", doubles({0.1, 0.0})},
+    c.invalid = {{"torchclr/base_lr", doubles({0.1, 0.0})},
                  {"linear_lr/total_iters", int64_t{0}},
                  {"linear_lr/start_factor", 0.0},
                  {"linear_lr/end_factor", 1.5}};
@@ -474,9 +474,9 @@ TEST_P(Checkpoint, WrongTypeOrVersionIsRejectedAndChangesNothing) {
                     other.name);
   }
   expect_rejected(with(valid, "torchclr/version", int64_t{0}),
-                  "expected a checkpoint format version between 1 and 1, but got 0", "version 0");
-  expect_rejected(with(valid, "torchclr/version", int64_t{2}),
-                  "expected a checkpoint format version between 1 and 1, but got 2", "version 2");
+                  "expected a checkpoint format version between 1 and 2, but got 0", "version 0");
+  expect_rejected(with(valid, "torchclr/version", int64_t{3}),
+                  "expected a checkpoint format version between 1 and 2, but got 3", "version 3");
 }
 
 TEST_P(Checkpoint, IterationOutOfRangeIsRejectedAndChangesNothing) {
