@@ -145,12 +145,12 @@ void Scheduler::start(int64_t last_step) {
   apply(t);
 }
 
-std::vector<double> Scheduler::compute_and_write_momentum(int64_t t) {
+void Scheduler::compute_and_write_momentum(int64_t t, std::vector<double>& lrs) {
   check_group_count();
-  std::vector<double> lrs(num_groups_);
+  lrs.resize(num_groups_);
   if (!cycles_momentum()) {
     compute(t, lrs, GroupSpan());
-    return lrs;
+    return;
   }
   momentums_.resize(num_groups_);
   compute(t, lrs, momentums_);
@@ -158,14 +158,13 @@ std::vector<double> Scheduler::compute_and_write_momentum(int64_t t) {
   for (size_t g = 0; g < num_groups_; ++g) {
     set_momentum(groups[g].options(), momentums_[g]);
   }
-  return lrs;
 }
 
 void Scheduler::apply(int64_t t) {
-  const std::vector<double> lrs = compute_and_write_momentum(t);
+  compute_and_write_momentum(t, step_lrs_);
   auto& groups = optimizer_.param_groups();
   for (size_t g = 0; g < num_groups_; ++g) {
-    groups[g].options().set_lr(lrs[g]);
+    groups[g].options().set_lr(step_lrs_[g]);
   }
   step_count_ = static_cast<unsigned>(t);
 }
@@ -176,12 +175,22 @@ int64_t Scheduler::next_iteration() const {
   return static_cast<int64_t>(step_count_) + 1;
 }
 
+void Scheduler::step() {
+  const int64_t t = next_iteration();
+  TORCH_CHECK(!needs_metric(t), name_, ": expected step(metric) with the value to monitor at ",
+              "iteration ", t, ", but got step() without one");
+  check_iteration(t);
+  apply(t);
+}
+
 std::vector<double> Scheduler::get_lrs() {
   const int64_t t = next_iteration();
   TORCH_CHECK(!needs_metric(t), name_, ": expected step(metric) with the value to monitor at ",
               "iteration ", t, ", but got step() without one");
   check_iteration(t);
-  return compute_and_write_momentum(t);  // LRScheduler::step() writes the LRs
+  std::vector<double> lrs;
+  compute_and_write_momentum(t, lrs);
+  return lrs;  // LRScheduler::step() writes them and moves the iteration on
 }
 
 void Scheduler::step(double metric) {

@@ -47,6 +47,7 @@ class LambdaLR : public FactorScheduler {
   void load_options(torch::serialize::InputArchive& archive) override;
 
   LambdaLROptions options_;
+  bool shared_ = false;  // one function for every group
 };
 
 }  // namespace torchclr

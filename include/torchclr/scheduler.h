@@ -69,8 +69,8 @@ struct SchedulerAccess;  // lets composites drive their children (csrc/composite
 /// resumes at any iteration, writes LRs and momentum on every `step()`, and saves and loads.
 /// (`ReduceLROnPlateau` is the one exception: its LR follows a metric, passed to `step(metric)`.)
 ///
-/// `step()` is LibTorch's own `torch::optim::LRScheduler::step()`, so a torchclr scheduler also
-/// works through a `torch::optim::LRScheduler&`: momentum is cycled either way.
+/// A torchclr scheduler also works through a `torch::optim::LRScheduler&`: LibTorch's `step()`
+/// then asks `get_lrs()` for the next iteration's LRs, momentum is cycled either way.
 ///
 /// After construction the optimizer holds the values of iteration 0 (or of `last_step` when
 /// resuming); after k calls of `step()` it holds those of iteration k, as in PyTorch's Python
@@ -88,8 +88,10 @@ class Scheduler : public torch::optim::LRScheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  /// Moves to the next iteration and writes its values into the optimizer (LibTorch's step()).
-  using torch::optim::LRScheduler::step;
+  /// Moves to the next iteration and writes its values into the optimizer. The same as LibTorch's
+  /// `LRScheduler::step()` (which a `torch::optim::LRScheduler&` calls, to the same effect),
+  /// without its allocation and with one pass over the param groups.
+  void step();
 
   /// Moves to the next iteration with the value a metric-driven schedule monitors (validation
   /// loss, accuracy): `ReduceLROnPlateau`, or a `SequentialLR` that holds one (the metric is not
@@ -180,8 +182,9 @@ class Scheduler : public torch::optim::LRScheduler {
   std::vector<double> optimizer_lrs() const;
   void check_group_count() const;
   void check_group_index(int64_t t, size_t group) const;
-  /// Computes iteration t and writes its momentum into the optimizer; returns its LRs.
-  std::vector<double> compute_and_write_momentum(int64_t t);
+  /// Computes iteration t into `lrs` and writes its momentum into the optimizer.
+  void compute_and_write_momentum(int64_t t, std::vector<double>& lrs);
+  /// Writes iteration t's values into the optimizer and makes it the current iteration.
   void apply(int64_t t);
   /// Checks the type, format version and group count of a checkpoint; returns its iteration.
   int64_t read_header(torch::serialize::InputArchive& archive, int64_t* version) const;
@@ -194,7 +197,7 @@ class Scheduler : public torch::optim::LRScheduler {
   std::string name_;
   size_t num_groups_;
   std::vector<double> base_lrs_;
-  std::vector<double> momentums_;  // reused by every step
+  std::vector<double> step_lrs_, momentums_;  // reused by every step
 };
 
 /// A schedule of the form lr = base_lr * factor(t), the form `ChainedScheduler` multiplies:
