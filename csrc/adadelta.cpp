@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "optimizer_state.h"
+#include "compat.h"
 
 namespace torchclr {
 namespace {
@@ -91,7 +91,7 @@ Adadelta::Adadelta(std::vector<torch::Tensor> params, AdadeltaOptions defaults)
     : Adadelta({torch::optim::OptimizerParamGroup(std::move(params))}, std::move(defaults)) {}
 
 AdadeltaParamState& Adadelta::state_of(const torch::Tensor& param) {
-  auto& slot = state_[detail::state_key(param.unsafeGetTensorImpl())];
+  auto& slot = state_[compat::state_key(param)];
   if (slot == nullptr) {
     auto state = std::make_unique<AdadeltaParamState>();
     state->square_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
