@@ -2,6 +2,7 @@
 
 // Helpers for the named keys torchclr writes into torch::serialize archives (not installed).
 
+#include <c10/util/Exception.h>
 #include <torch/serialize/archive.h>
 
 #include <cstdint>
@@ -33,6 +34,16 @@ double read_double(torch::serialize::InputArchive& archive, const std::string& k
 void write_int(torch::serialize::OutputArchive& archive, const std::string& key, int64_t value);
 int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key,
                  const std::string& owner);
+
+/// An enum written by `write_int`, checked to be one of its `count` values.
+template <typename Enum>
+Enum read_enum(torch::serialize::InputArchive& archive, const std::string& key,
+               const std::string& owner, int64_t count) {
+  const int64_t value = read_int(archive, key, owner);
+  TORCH_CHECK(value >= 0 && value < count, owner, ": expected '", key, "' between 0 and ",
+              count - 1, " in the checkpoint, but got ", value);
+  return static_cast<Enum>(value);
+}
 
 }  // namespace detail
 }  // namespace torchclr

@@ -240,4 +240,9 @@ std::function<double(double)> all_reduce_loss(std::shared_ptr<ProcessGroup> grou
   return [group](double loss) { return group->all_reduce_mean(loss); };
 }
 
+std::function<double(double)> all_reduce_metric(std::shared_ptr<ProcessGroup> group) {
+  TORCH_CHECK(group != nullptr, "all_reduce_metric: expected a process group, but got null");
+  return [group](double metric) { return group->all_reduce_mean(metric); };
+}
+
 }  // namespace torchclr

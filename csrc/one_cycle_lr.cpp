@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <tuple>
 
 #include "archive.h"
 #include "validate.h"
@@ -20,18 +19,16 @@ constexpr int kBaseMomentum = 1;
 
 OneCycleLR::OneCycleLR(torch::optim::Optimizer& optimizer, OneCycleLROptions options)
     : Scheduler(optimizer, "OneCycleLR"), options_(std::move(options)) {
-  max_lrs_ = per_group(options_.max_lr(), "max_lr");
-  base_momentums_ = per_group(options_.base_momentum(), "base_momentum");
-  max_momentums_ = per_group(options_.max_momentum(), "max_momentum");
+  options_.max_lr(per_group(options_.max_lr(), "max_lr"));
+  options_.base_momentum(per_group(options_.base_momentum(), "base_momentum"));
+  options_.max_momentum(per_group(options_.max_momentum(), "max_momentum"));
   validate();
-  if (options_.cycle_momentum()) {
-    require_momentum();
-  }
+  phases_ = make_phases();
   start(options_.last_step());
 }
 
-void OneCycleLR::validate() {
-  detail::check_positive_lrs(name(), "max_lr", max_lrs_);
+void OneCycleLR::validate() const {
+  detail::check_positive_lrs(name(), "max_lr", options_.max_lr().values());
   const int64_t total = options_.total_steps();
   TORCH_CHECK(total >= 1, name(), ": expected total_steps >= 1, but got ", total);
   const double pct = options_.pct_start();
@@ -42,28 +39,31 @@ void OneCycleLR::validate() {
               ": expected final_div_factor to be positive and finite, but got ",
               options_.final_div_factor());
   if (options_.cycle_momentum()) {
-    detail::check_momentums(name(), "base_momentum", base_momentums_);
-    detail::check_momentums(name(), "max_momentum", max_momentums_);
+    detail::check_momentums(name(), "base_momentum", options_.base_momentum().values());
+    detail::check_momentums(name(), "max_momentum", options_.max_momentum().values());
   }
-
-  // Phase ends as PyTorch computes them: floats, not floored.
-  const double t = static_cast<double>(total);
-  if (options_.three_phase()) {
-    phases_ = {{pct * t - 1, kInitialLr, kMaxLr, kMaxMomentum, kBaseMomentum},
-               {2 * pct * t - 2, kMaxLr, kInitialLr, kBaseMomentum, kMaxMomentum},
-               {t - 1, kInitialLr, kMinLr, kMaxMomentum, kMaxMomentum}};
-  } else {
-    phases_ = {{pct * t - 1, kInitialLr, kMaxLr, kMaxMomentum, kBaseMomentum},
-               {t - 1, kMaxLr, kMinLr, kBaseMomentum, kMaxMomentum}};
-  }
+  const std::vector<Phase> phases = make_phases();
   double start = 0;
-  for (size_t i = 0; i < phases_.size(); ++i) {
-    TORCH_CHECK(phases_[i].end_step > start, name(), ": expected every phase to span at least ",
-                "one iteration, but phase ", i + 1, " of ", phases_.size(), " runs from ", start,
-                " to ", phases_[i].end_step, " (total_steps ", total, ", pct_start ", pct,
+  for (size_t i = 0; i < phases.size(); ++i) {
+    TORCH_CHECK(phases[i].end_step > start, name(), ": expected every phase to span at least ",
+                "one iteration, but phase ", i + 1, " of ", phases.size(), " runs from ", start,
+                " to ", phases[i].end_step, " (total_steps ", total, ", pct_start ", pct,
                 "); raise total_steps or change pct_start");
-    start = phases_[i].end_step;
+    start = phases[i].end_step;
   }
+}
+
+std::vector<OneCycleLR::Phase> OneCycleLR::make_phases() const {
+  // Phase ends as PyTorch computes them: floats, not floored.
+  const double t = static_cast<double>(options_.total_steps());
+  const double pct = options_.pct_start();
+  if (options_.three_phase()) {
+    return {{pct * t - 1, kInitialLr, kMaxLr, kMaxMomentum, kBaseMomentum},
+            {2 * pct * t - 2, kMaxLr, kInitialLr, kBaseMomentum, kMaxMomentum},
+            {t - 1, kInitialLr, kMinLr, kMaxMomentum, kMaxMomentum}};
+  }
+  return {{pct * t - 1, kInitialLr, kMaxLr, kMaxMomentum, kBaseMomentum},
+          {t - 1, kMaxLr, kMinLr, kBaseMomentum, kMaxMomentum}};
 }
 
 void OneCycleLR::check_iteration(int64_t t) const {
@@ -93,26 +93,28 @@ double OneCycleLR::anneal(double start, double end, double weight) const {
   return (end - start) * weight + start;
 }
 
-void OneCycleLR::compute(int64_t t, double* lrs, double* momentums) const {
+void OneCycleLR::compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const {
   const auto located = locate(t);
   const Phase& phase = *located.first;
   const double weight = options_.anneal_strategy() == AnnealStrategy::Cos
                             ? std::cos(M_PI * located.second) + 1
                             : located.second;
-  for (size_t g = 0; g < max_lrs_.size(); ++g) {
-    const double initial = max_lrs_[g] / options_.div_factor();
-    const double ends[] = {initial, max_lrs_[g], initial / options_.final_div_factor()};
+  const auto& max_lrs = options_.max_lr().values();
+  for (size_t g = 0; g < lrs.size(); ++g) {
+    const double initial = max_lrs[g] / options_.div_factor();
+    const double ends[] = {initial, max_lrs[g], initial / options_.final_div_factor()};
     lrs[g] = anneal(ends[phase.start_lr], ends[phase.end_lr], weight);
-    if (momentums != nullptr) {
-      const double momentum_ends[] = {max_momentums_[g], base_momentums_[g]};
-      momentums[g] =
-          anneal(momentum_ends[phase.start_momentum], momentum_ends[phase.end_momentum], weight);
-    }
+  }
+  const auto& base_momentums = options_.base_momentum().values();
+  const auto& max_momentums = options_.max_momentum().values();
+  for (size_t g = 0; g < momentums.size(); ++g) {
+    const double ends[] = {max_momentums[g], base_momentums[g]};
+    momentums[g] = anneal(ends[phase.start_momentum], ends[phase.end_momentum], weight);
   }
 }
 
 void OneCycleLR::save_options(torch::serialize::OutputArchive& archive) const {
-  detail::write_doubles(archive, "one_cycle_lr/max_lr", max_lrs_);
+  detail::write_doubles(archive, "one_cycle_lr/max_lr", options_.max_lr().values());
   detail::write_int(archive, "one_cycle_lr/total_steps", options_.total_steps());
   detail::write_double(archive, "one_cycle_lr/pct_start", options_.pct_start());
   detail::write_int(archive, "one_cycle_lr/anneal_strategy",
@@ -121,37 +123,26 @@ void OneCycleLR::save_options(torch::serialize::OutputArchive& archive) const {
   detail::write_double(archive, "one_cycle_lr/final_div_factor", options_.final_div_factor());
   detail::write_int(archive, "one_cycle_lr/three_phase", options_.three_phase() ? 1 : 0);
   detail::write_int(archive, "one_cycle_lr/cycle_momentum", options_.cycle_momentum() ? 1 : 0);
-  detail::write_doubles(archive, "one_cycle_lr/base_momentum", base_momentums_);
-  detail::write_doubles(archive, "one_cycle_lr/max_momentum", max_momentums_);
+  detail::write_doubles(archive, "one_cycle_lr/base_momentum", options_.base_momentum().values());
+  detail::write_doubles(archive, "one_cycle_lr/max_momentum", options_.max_momentum().values());
 }
 
 void OneCycleLR::load_options(torch::serialize::InputArchive& archive) {
-  detail::load_or_roll_back(
-      [&] {
-        max_lrs_ = detail::read_group_doubles(archive, "one_cycle_lr/max_lr", name(), num_groups());
-        base_momentums_ =
-            detail::read_group_doubles(archive, "one_cycle_lr/base_momentum", name(), num_groups());
-        max_momentums_ =
-            detail::read_group_doubles(archive, "one_cycle_lr/max_momentum", name(), num_groups());
-        options_.total_steps(detail::read_int(archive, "one_cycle_lr/total_steps", name()));
-        options_.pct_start(detail::read_double(archive, "one_cycle_lr/pct_start", name()));
-        const int64_t strategy = detail::read_int(archive, "one_cycle_lr/anneal_strategy", name());
-        TORCH_CHECK(strategy == 0 || strategy == 1, name(),
-                    ": expected an anneal strategy of 0 or 1 ", "in the checkpoint, but got ",
-                    strategy);
-        options_.anneal_strategy(static_cast<AnnealStrategy>(strategy));
-        options_.div_factor(detail::read_double(archive, "one_cycle_lr/div_factor", name()));
-        options_.final_div_factor(
-            detail::read_double(archive, "one_cycle_lr/final_div_factor", name()));
-        options_.three_phase(detail::read_int(archive, "one_cycle_lr/three_phase", name()) != 0);
-        options_.cycle_momentum(detail::read_int(archive, "one_cycle_lr/cycle_momentum", name()) !=
-                                0);
-        validate();
-        if (options_.cycle_momentum()) {
-          require_momentum();
-        }
-      },
-      options_, phases_, max_lrs_, base_momentums_, max_momentums_);
+  options_.max_lr(detail::read_group_doubles(archive, "one_cycle_lr/max_lr", name(), num_groups()));
+  options_.base_momentum(
+      detail::read_group_doubles(archive, "one_cycle_lr/base_momentum", name(), num_groups()));
+  options_.max_momentum(
+      detail::read_group_doubles(archive, "one_cycle_lr/max_momentum", name(), num_groups()));
+  options_.total_steps(detail::read_int(archive, "one_cycle_lr/total_steps", name()));
+  options_.pct_start(detail::read_double(archive, "one_cycle_lr/pct_start", name()));
+  options_.anneal_strategy(
+      detail::read_enum<AnnealStrategy>(archive, "one_cycle_lr/anneal_strategy", name(), 2));
+  options_.div_factor(detail::read_double(archive, "one_cycle_lr/div_factor", name()));
+  options_.final_div_factor(detail::read_double(archive, "one_cycle_lr/final_div_factor", name()));
+  options_.three_phase(detail::read_int(archive, "one_cycle_lr/three_phase", name()) != 0);
+  options_.cycle_momentum(detail::read_int(archive, "one_cycle_lr/cycle_momentum", name()) != 0);
+  validate();
+  phases_ = make_phases();
 }
 
 }  // namespace torchclr

@@ -2,20 +2,79 @@
 #include <torchclr/momentum.h>
 #include <torchclr/scheduler.h>
 
+#include <cmath>
 #include <limits>
+#include <mutex>
 #include <sstream>
+#include <unordered_map>
 #include <utility>
 
 #include "archive.h"
+#include "validate.h"
 
 namespace torchclr {
 namespace {
 
-constexpr int64_t kFormatVersion = 1;
+// Version 2 added the base LRs under kBaseLrKey (version 1 kept them under a per-type key, and
+// only for the types that scale them).
+constexpr int64_t kFormatVersion = 2;
 const char* const kTypeKey = "torchclr/type";
 const char* const kVersionKey = "torchclr/version";
 const char* const kGroupsKey = "torchclr/num_groups";
 const char* const kStepKey = "torchclr/last_step";
+const char* const kBaseLrKey = "torchclr/base_lr";
+
+/// Where a version-1 checkpoint kept the base LRs, for the types that had them.
+const char* legacy_base_lr_key(const std::string& type) {
+  if (type == "MultiStepLR") return "multi_step_lr/base_lr";
+  if (type == "ExponentialLR") return "exponential_lr/base_lr";
+  if (type == "LinearLR") return "linear_lr/base_lr";
+  return nullptr;
+}
+
+/// Each optimizer's original LRs: recorded by the first torchclr scheduler built on it, shared by
+/// every scheduler built on it while one of them is alive (PyTorch keeps `initial_lr` in the
+/// param group for the same purpose; LibTorch's param group options have no room for it).
+class OriginalLrs {
+ public:
+  static OriginalLrs& instance() {
+    static OriginalLrs registry;
+    return registry;
+  }
+
+  /// Registers one more scheduler on `optimizer`; returns the original LRs of its groups
+  /// (`current` for the first scheduler, and for groups added since).
+  std::vector<double> attach(const torch::optim::Optimizer* optimizer,
+                             const std::vector<double>& current) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry& entry = entries_[optimizer];
+    ++entry.schedulers;
+    for (size_t g = entry.lrs.size(); g < current.size(); ++g) entry.lrs.push_back(current[g]);
+    return std::vector<double>(entry.lrs.begin(), entry.lrs.begin() + current.size());
+  }
+
+  void detach(const torch::optim::Optimizer* optimizer) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = entries_.find(optimizer);
+    if (it != entries_.end() && --it->second.schedulers == 0) entries_.erase(it);
+  }
+
+ private:
+  struct Entry {
+    std::vector<double> lrs;
+    size_t schedulers = 0;
+  };
+  std::mutex mutex_;
+  std::unordered_map<const torch::optim::Optimizer*, Entry> entries_;
+};
+
+std::string serialize(const Scheduler& scheduler) {
+  torch::serialize::OutputArchive archive;
+  scheduler.save(archive);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  return bytes.str();
+}
 
 }  // namespace
 
@@ -37,10 +96,17 @@ Scheduler::Scheduler(torch::optim::Optimizer& optimizer, std::string name)
       num_groups_(optimizer.param_groups().size()) {
   TORCH_CHECK(num_groups_ > 0, name_, ": expected an optimizer with at least one param group, ",
               "but got none");
+  base_lrs_ = OriginalLrs::instance().attach(&optimizer_, optimizer_lrs());
 }
+
+Scheduler::~Scheduler() { OriginalLrs::instance().detach(&optimizer_); }
 
 std::vector<double> Scheduler::per_group(const GroupValues& values, const char* option) const {
   return values.expand(num_groups_, name_.c_str(), option);
+}
+
+void Scheduler::check_base_lrs() const {
+  detail::check_positive_lrs(name_, "the optimizer's lr", base_lrs_);
 }
 
 std::vector<double> Scheduler::optimizer_lrs() const {
@@ -73,40 +139,72 @@ void Scheduler::start(int64_t last_step) {
               ": expected last_step to fit the step counter, but got ", last_step);
   const int64_t t = last_step < 0 ? 0 : last_step;
   check_iteration(t);
+  if (cycles_momentum()) {
+    require_momentum();
+  }
   apply(t);
 }
 
-std::vector<double> Scheduler::compute_and_write_momentum(int64_t t) {
+void Scheduler::compute_and_write_momentum(int64_t t, std::vector<double>& lrs) {
   check_group_count();
-  std::vector<double> lrs(num_groups_);
+  lrs.resize(num_groups_);
   if (!cycles_momentum()) {
-    compute(t, lrs.data(), nullptr);
-    return lrs;
+    compute(t, lrs, GroupSpan());
+    return;
   }
   momentums_.resize(num_groups_);
-  compute(t, lrs.data(), momentums_.data());
+  compute(t, lrs, momentums_);
   auto& groups = optimizer_.param_groups();
   for (size_t g = 0; g < num_groups_; ++g) {
     set_momentum(groups[g].options(), momentums_[g]);
   }
-  return lrs;
 }
 
 void Scheduler::apply(int64_t t) {
-  const std::vector<double> lrs = compute_and_write_momentum(t);
+  compute_and_write_momentum(t, step_lrs_);
   auto& groups = optimizer_.param_groups();
   for (size_t g = 0; g < num_groups_; ++g) {
-    groups[g].options().set_lr(lrs[g]);
+    groups[g].options().set_lr(step_lrs_[g]);
   }
   step_count_ = static_cast<unsigned>(t);
 }
 
-std::vector<double> Scheduler::get_lrs() {
+int64_t Scheduler::next_iteration() const {
   TORCH_CHECK(step_count_ < std::numeric_limits<unsigned>::max(), name_,
               ": expected fewer steps than the step counter holds, but got ", step_count_);
-  const int64_t t = static_cast<int64_t>(step_count_) + 1;
+  return static_cast<int64_t>(step_count_) + 1;
+}
+
+void Scheduler::step() {
+  const int64_t t = next_iteration();
+  TORCH_CHECK(!needs_metric(t), name_, ": expected step(metric) with the value to monitor at ",
+              "iteration ", t, ", but got step() without one");
   check_iteration(t);
-  return compute_and_write_momentum(t);  // LRScheduler::step() writes the LRs
+  apply(t);
+}
+
+std::vector<double> Scheduler::get_lrs() {
+  const int64_t t = next_iteration();
+  TORCH_CHECK(!needs_metric(t), name_, ": expected step(metric) with the value to monitor at ",
+              "iteration ", t, ", but got step() without one");
+  check_iteration(t);
+  std::vector<double> lrs;
+  compute_and_write_momentum(t, lrs);
+  return lrs;  // LRScheduler::step() writes them and moves the iteration on
+}
+
+void Scheduler::step(double metric) {
+  TORCH_CHECK(takes_metric(), name_, ": expected step() (this schedule is a function of the ",
+              "iteration and takes no metric), but got step(", metric, ")");
+  const int64_t t = next_iteration();
+  check_iteration(t);
+  check_group_count();
+  if (needs_metric(t)) {
+    observe(t, metric);  // a reduce hook may run here: every rank gets this far alike
+  } else {
+    TORCH_CHECK(!std::isnan(metric), name_, ": expected a metric that is not NaN, but got nan");
+  }
+  apply(t);
 }
 
 std::vector<double> Scheduler::get_last_lr() const { return optimizer_lrs(); }
@@ -120,7 +218,7 @@ void Scheduler::check_group_index(int64_t t, size_t group) const {
 double Scheduler::lr_at(int64_t t, size_t group) const {
   check_group_index(t, group);
   std::vector<double> lrs(num_groups_);
-  compute(t, lrs.data(), nullptr);
+  compute(t, lrs, GroupSpan());
   return lrs[group];
 }
 
@@ -129,7 +227,7 @@ double Scheduler::momentum_at(int64_t t, size_t group) const {
   TORCH_CHECK(cycles_momentum(), name_, ": expected a scheduler that cycles momentum, but this ",
               "one does not");
   std::vector<double> lrs(num_groups_), momentums(num_groups_);
-  compute(t, lrs.data(), momentums.data());
+  compute(t, lrs, momentums);
   return momentums[group];
 }
 
@@ -148,43 +246,66 @@ void Scheduler::save(torch::serialize::OutputArchive& archive) const {
   detail::write_int(archive, kVersionKey, kFormatVersion);
   detail::write_int(archive, kGroupsKey, static_cast<int64_t>(num_groups_));
   detail::write_int(archive, kStepKey, last_step());
+  detail::write_doubles(archive, kBaseLrKey, base_lrs_);
   save_options(archive);
 }
 
-void Scheduler::load(torch::serialize::InputArchive& archive) {
+int64_t Scheduler::read_header(torch::serialize::InputArchive& archive, int64_t* version) const {
   c10::IValue type;
   TORCH_CHECK(archive.try_read(kTypeKey, type) && type.isString(), name_,
               ": expected a torchclr scheduler checkpoint, but the archive has no '", kTypeKey,
               "' entry");
   TORCH_CHECK(type.toStringRef() == name_, name_, ": expected a checkpoint of a ", name_,
               ", but got one of a ", type.toStringRef());
-  const int64_t version = detail::read_int(archive, kVersionKey, name_);
-  TORCH_CHECK(version >= 1 && version <= kFormatVersion, name_,
+  *version = detail::read_int(archive, kVersionKey, name_);
+  TORCH_CHECK(*version >= 1 && *version <= kFormatVersion, name_,
               ": expected a checkpoint format version between 1 and ", kFormatVersion, ", but got ",
-              version);
+              *version);
   const int64_t groups = detail::read_int(archive, kGroupsKey, name_);
   TORCH_CHECK(groups == static_cast<int64_t>(num_groups_), name_, ": expected a checkpoint for ",
               num_groups_, " param groups, but got one for ", groups);
   const int64_t step = detail::read_int(archive, kStepKey, name_);
   TORCH_CHECK(step >= 0 && step <= std::numeric_limits<unsigned>::max(), name_,
               ": expected a checkpoint step >= 0, but got ", step);
-  // load_options() rolls its own reads back when one fails. What comes after it can fail too
-  // (the step past the loaded schedule's end, an optimizer whose group count changed): then the
-  // options this scheduler had before are loaded back, from a copy saved here.
-  torch::serialize::OutputArchive previous;
-  save_options(previous);
+  return step;
+}
+
+void Scheduler::load_state(torch::serialize::InputArchive& archive) {
+  int64_t version = 0;
+  const int64_t step = read_header(archive, &version);
+  if (version >= 2) {
+    base_lrs_ = detail::read_group_doubles(archive, kBaseLrKey, name_, num_groups_);
+  } else if (const char* key = legacy_base_lr_key(name_)) {
+    base_lrs_ = detail::read_group_doubles(archive, key, name_, num_groups_);
+  }
   load_options(archive);
+  check_iteration(step);
+  if (cycles_momentum()) {
+    require_momentum();
+  }
+  step_count_ = static_cast<unsigned>(step);
+}
+
+void Scheduler::load(torch::serialize::InputArchive& archive) {
+  int64_t version = 0;
+  read_header(archive, &version);  // a checkpoint of something else changes nothing
+  const std::string snapshot = serialize(*this);
   try {
-    check_iteration(step);
-    apply(step);
+    load_state(archive);
+    apply(last_step());  // computes every value before it writes any
   } catch (...) {
-    std::stringstream bytes;
-    previous.save_to(bytes);
-    torch::serialize::InputArchive restore;
-    restore.load_from(bytes);
-    load_options(restore);
+    torch::serialize::InputArchive previous;
+    std::istringstream bytes(snapshot);
+    previous.load_from(bytes);
+    load_state(previous);
     throw;
   }
+}
+
+void FactorScheduler::compute(int64_t t, GroupSpan lrs, GroupSpan /*momentums*/) const {
+  const auto& base = base_lrs();
+  for (size_t g = 0; g < lrs.size(); ++g) lrs[g] = base[g];
+  multiply_factors(t, lrs);
 }
 
 torch::serialize::OutputArchive& operator<<(torch::serialize::OutputArchive& archive,

@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <string>
-#include <tuple>
 #include <vector>
 
 namespace torchclr {
@@ -20,24 +19,20 @@ inline void check_positive_lrs(const std::string& owner, const char* name,
   }
 }
 
+/// An LR floor (eta_min, min_lr): finite and >= 0; it may be 0, unlike a base LR.
+inline void check_floor_lrs(const std::string& owner, const char* name,
+                            const std::vector<double>& lrs) {
+  for (size_t g = 0; g < lrs.size(); ++g) {
+    TORCH_CHECK(std::isfinite(lrs[g]) && lrs[g] >= 0, owner, ": expected ", name,
+                " to be finite and >= 0, but got ", lrs[g], " for param group ", g);
+  }
+}
+
 inline void check_momentums(const std::string& owner, const char* name,
                             const std::vector<double>& momentums) {
   for (size_t g = 0; g < momentums.size(); ++g) {
     TORCH_CHECK(momentums[g] >= 0 && momentums[g] < 1, owner, ": expected ", name,
                 " in [0, 1), but got ", momentums[g], " for param group ", g);
-  }
-}
-
-/// Runs `load`, which may change `state...` and throw part-way; on a throw, puts every one of
-/// them back as it was and rethrows, so a failed load leaves the scheduler unchanged.
-template <typename Load, typename... State>
-void load_or_roll_back(Load&& load, State&... state) {
-  const auto previous = std::make_tuple(state...);
-  try {
-    load();
-  } catch (...) {
-    std::tie(state...) = previous;
-    throw;
   }
 }
 

@@ -77,16 +77,16 @@ case $mode in
     # lr, loss, smoothed loss; then lr and accuracy where it was measured. The LR reaches 0.1,
     # where the loss blows up and the sweep stops: the ranks must stop where one process does.
     # Until the loss first exceeds 3 times its start, float sums in another order make the
-    # losses differ by up to a few 1e-6 (relative, measured 1.6e-6); the blow-up amplifies that,
-    # by how much depends on LibTorch's kernels (measured: about 1e-4 with 1.13, 1.7e-2 with
-    # 2.15), so past the calm rows the LRs must be equal and the losses agree to 5e-2.
+    # losses differ by up to a few 1e-6 (relative, measured 1.6e-6). Past that the blow-up
+    # amplifies those last bits without bound (4% apart at a loss of 9,000 on another CPU), so
+    # there only the LRs and the row where the sweep stops must agree.
     calm=$(awk -F, 'NR == 2 { start = $2 } NR > 1 && $2 > 3 * start { print NR - 2; exit }' \
       "$work/single/range_test.csv")
     [ "${calm:-0}" -ge 10 ] || { echo "the loss blew up after ${calm:-0} rows"; exit 1; }
     head -n $((calm + 1)) "$work/single/range_test.csv" > "$work/single_calm.csv"
     head -n $((calm + 1)) "$work/rank0/range_test.csv" > "$work/rank0_calm.csv"
     compare_columns "$work/single_calm.csv" "$work/rank0_calm.csv" 1,2,3 same 1e-5
-    compare_columns "$work/single/range_test.csv" "$work/rank0/range_test.csv" 1,2,3 same 5e-2
+    compare_columns "$work/single/range_test.csv" "$work/rank0/range_test.csv" 1 same
     grep -v ',$' "$work/single/range_test.csv" > "$work/single_acc.csv"
     grep -v ',$' "$work/rank0/range_test.csv" > "$work/rank0_acc.csv"
     # Accuracy on 200 images, sharded 100 per rank: one flipped image moves it by 0.5 points.
@@ -109,9 +109,8 @@ case $mode in
         pids+=($!)
         eval "pid$r=$!"
       done
-      # Let them train (rank 0's CSV grows; it is written in blocks of a few hundred rows), then
-      # kill one without warning.
-      for _ in $(seq 2400); do
+      # Let them train (rank 0's CSV grows), then kill one without warning.
+      for _ in $(seq 600); do
         [ "$(cat "$work/dies0/train.csv" 2> /dev/null | wc -l)" -gt 20 ] && break
         sleep 0.1
       done

@@ -9,6 +9,7 @@
 #include <torchclr/torchclr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -189,6 +190,41 @@ TEST(Distributed, LossAverageIsTheSameOnEveryRank) {
   });
   for (const double m : means) EXPECT_DOUBLE_EQ(m, 2.0);
   for (const auto& d : devices) EXPECT_EQ(d, torch::Device(torch::kCPU));  // Gloo: CPU tensors
+}
+
+// Each rank measures its own validation loss; the reduce hook averages it, so both ranks take the
+// decisions a single process makes from the mean.
+TEST(Distributed, PlateauReducesTheLrAtTheSameStepOnEveryRank) {
+  const auto metric = [](int rank, int t) {  // falls, then flattens; the ranks disagree
+    const double mean = std::max(1.0 / (1 + t), 0.2) + 0.01 * (t % 3);
+    return mean + (rank == 0 ? 0.3 : -0.3) * (t % 2);
+  };
+  const int steps = 30;
+  const TempDir dir;
+  std::vector<std::vector<double>> lrs(2);
+  run_ranks(2, [&](int rank) {
+    auto group = torchclr::ProcessGroup::create(rendezvous(dir, 2, rank));
+    auto param = torch::zeros({1}, torch::requires_grad());
+    torch::optim::SGD optimizer({param}, torch::optim::SGDOptions(0.1));
+    torchclr::ReduceLROnPlateau scheduler(
+        optimizer, torchclr::ReduceLROnPlateauOptions().patience(2).reduce_metric(
+                       torchclr::all_reduce_metric(group)));
+    for (int t = 1; t <= steps; ++t) {
+      scheduler.step(metric(rank, t));
+      lrs[rank].push_back(scheduler.get_last_lr()[0]);
+    }
+  });
+  auto param = torch::zeros({1}, torch::requires_grad());
+  torch::optim::SGD optimizer({param}, torch::optim::SGDOptions(0.1));
+  torchclr::ReduceLROnPlateau single(optimizer, torchclr::ReduceLROnPlateauOptions().patience(2));
+  std::vector<double> expected;
+  for (int t = 1; t <= steps; ++t) {
+    single.step((metric(0, t) + metric(1, t)) / 2);
+    expected.push_back(single.get_last_lr()[0]);
+  }
+  EXPECT_EQ(lrs[0], expected);
+  EXPECT_EQ(lrs[1], expected);
+  EXPECT_LT(expected.back(), 0.1);  // it did reduce
 }
 
 // A parameter that has no gradient on one rank (its branch unused there) still takes part: that

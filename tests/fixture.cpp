@@ -14,6 +14,12 @@ namespace torchclr_test {
 
 size_t Fixture::num_groups() const { return parse_doubles(config.at("lrs")).size(); }
 
+bool Fixture::has_momentum() const {
+  return std::find(columns.begin(), columns.end(), "momentum0") != columns.end();
+}
+
+bool Fixture::has_metric() const { return !columns.empty() && columns.back() == "metric"; }
+
 std::vector<std::string> fixture_names() {
   std::vector<std::string> names;
   DIR* dir = opendir(TORCHCLR_FIXTURES_DIR);
@@ -43,6 +49,9 @@ Fixture load_fixture(const std::string& name) {
     std::istringstream words(line);
     std::string head;
     words >> head;
+    if (head == "#") {
+      continue;
+    }
     if (head == "config") {
       std::string pair;
       while (words >> pair) {
@@ -120,6 +129,19 @@ std::function<double(double)> scale_fn_named(const std::string& name) {
   return nullptr;
 }
 
+std::function<double(int64_t)> lambda_named(const std::string& name) {
+  if (name == "warmup_rsqrt") {
+    return [](int64_t t) {
+      return t < 10 ? static_cast<double>(t + 1) / 10.0
+                    : std::pow(10.0 / static_cast<double>(t + 1), 0.5);
+    };
+  }
+  if (name == "step_thirds") {
+    return [](int64_t t) { return 1.0 / static_cast<double>(1 + t / 3); };
+  }
+  throw std::runtime_error("unknown lambda " + name);
+}
+
 namespace {
 
 torchclr::CyclicMode cyclic_mode(const std::string& mode) {
@@ -135,12 +157,40 @@ std::vector<int64_t> parse_ints(const std::string& text) {
   return values;
 }
 
-}  // namespace
+using Config = std::map<std::string, std::string>;
 
-std::unique_ptr<torchclr::Scheduler> make_scheduler(const Fixture& fixture,
-                                                    torch::optim::Optimizer& optimizer,
-                                                    int64_t last_step) {
-  const auto& c = fixture.config;
+std::unique_ptr<torchclr::Scheduler> make_from_config(const Config& c,
+                                                      torch::optim::Optimizer& optimizer,
+                                                      int64_t last_step);
+
+/// The composite's children, built in order on the optimizer as a user builds them.
+std::vector<std::shared_ptr<torchclr::Scheduler>> make_children(
+    const Config& c, torch::optim::Optimizer& optimizer) {
+  std::vector<std::shared_ptr<torchclr::Scheduler>> children;
+  const int64_t count = std::stoll(c.at("children"));
+  for (int64_t i = 0; i < count; ++i) {
+    const std::string prefix = "child" + std::to_string(i) + ".";
+    Config child;
+    for (const auto& entry : c) {
+      if (entry.first.compare(0, prefix.size(), prefix) == 0) {
+        child[entry.first.substr(prefix.size())] = entry.second;
+      }
+    }
+    children.push_back(make_from_config(child, optimizer, -1));
+  }
+  return children;
+}
+
+torchclr::DecayShape decay_shape(const std::string& name) {
+  if (name == "linear") return torchclr::DecayShape::Linear;
+  if (name == "cosine") return torchclr::DecayShape::Cosine;
+  if (name == "one_minus_sqrt") return torchclr::DecayShape::OneMinusSqrt;
+  throw std::runtime_error("unknown decay " + name);
+}
+
+std::unique_ptr<torchclr::Scheduler> make_from_config(const Config& c,
+                                                      torch::optim::Optimizer& optimizer,
+                                                      int64_t last_step) {
   const std::string kind = c.at("scheduler");
   if (kind == "CyclicLR") {
     auto options =
@@ -190,7 +240,127 @@ std::unique_ptr<torchclr::Scheduler> make_scheduler(const Fixture& fixture,
                        .end_factor(std::stod(c.at("end_factor")))
                        .last_step(last_step));
   }
+  if (kind == "StepLR") {
+    return std::make_unique<torchclr::StepLR>(optimizer,
+                                              torchclr::StepLROptions(std::stoll(c.at("step_size")))
+                                                  .gamma(std::stod(c.at("gamma")))
+                                                  .last_step(last_step));
+  }
+  if (kind == "ConstantLR") {
+    return std::make_unique<torchclr::ConstantLR>(optimizer,
+                                                  torchclr::ConstantLROptions()
+                                                      .factor(std::stod(c.at("factor")))
+                                                      .total_iters(std::stoll(c.at("total_iters")))
+                                                      .last_step(last_step));
+  }
+  if (kind == "PolynomialLR") {
+    return std::make_unique<torchclr::PolynomialLR>(
+        optimizer, torchclr::PolynomialLROptions(std::stoll(c.at("total_iters")))
+                       .power(std::stod(c.at("power")))
+                       .last_step(last_step));
+  }
+  if (kind == "LambdaLR") {
+    std::vector<torchclr::LambdaLROptions::Factor> factors;
+    std::istringstream names(c.at("lambdas"));
+    std::string name;
+    while (std::getline(names, name, ',')) factors.push_back(lambda_named(name));
+    return std::make_unique<torchclr::LambdaLR>(
+        optimizer, torchclr::LambdaLROptions(factors).last_step(last_step));
+  }
+  if (kind == "CosineAnnealingLR") {
+    return std::make_unique<torchclr::CosineAnnealingLR>(
+        optimizer, torchclr::CosineAnnealingLROptions(std::stoll(c.at("t_max")))
+                       .eta_min(parse_doubles(c.at("eta_min")))
+                       .last_step(last_step));
+  }
+  if (kind == "CosineAnnealingWarmRestarts") {
+    return std::make_unique<torchclr::CosineAnnealingWarmRestarts>(
+        optimizer, torchclr::CosineAnnealingWarmRestartsOptions(std::stoll(c.at("t_0")))
+                       .t_mult(std::stoll(c.at("t_mult")))
+                       .eta_min(parse_doubles(c.at("eta_min")))
+                       .cycle_decay(std::stod(c.at("cycle_decay")))
+                       .cycle_limit(std::stoll(c.at("cycle_limit")))
+                       .last_step(last_step));
+  }
+  if (kind == "WarmupStableDecay") {
+    auto options = torchclr::WarmupStableDecayOptions(std::stoll(c.at("total_steps")))
+                       .warmup_steps(std::stoll(c.at("warmup_steps")))
+                       .decay_steps(std::stoll(c.at("decay_steps")))
+                       .decay(decay_shape(c.at("decay")))
+                       .min_lr(parse_doubles(c.at("min_lr")))
+                       .last_step(last_step);
+    if (c.at("decay_from") != "none") options.decay_from(std::stoll(c.at("decay_from")));
+    return std::make_unique<torchclr::WarmupStableDecay>(optimizer, options);
+  }
+  if (kind == "ReduceLROnPlateau") {
+    // No last_step: a plateau schedule resumes from a checkpoint only.
+    return std::make_unique<torchclr::ReduceLROnPlateau>(
+        optimizer,
+        torchclr::ReduceLROnPlateauOptions()
+            .mode(c.at("mode") == "min" ? torchclr::PlateauMode::Min : torchclr::PlateauMode::Max)
+            .factor(std::stod(c.at("factor")))
+            .patience(std::stoll(c.at("patience")))
+            .threshold(std::stod(c.at("threshold")))
+            .threshold_mode(c.at("threshold_mode") == "rel" ? torchclr::ThresholdMode::Rel
+                                                            : torchclr::ThresholdMode::Abs)
+            .cooldown(std::stoll(c.at("cooldown")))
+            .min_lr(parse_doubles(c.at("min_lr")))
+            .eps(std::stod(c.at("eps"))));
+  }
+  if (kind == "SequentialLR") {
+    auto children = make_children(c, optimizer);
+    return std::make_unique<torchclr::SequentialLR>(optimizer, children,
+                                                    parse_ints(c.at("milestones")), last_step);
+  }
+  if (kind == "ChainedScheduler") {
+    auto children = make_children(c, optimizer);
+    return std::make_unique<torchclr::ChainedScheduler>(optimizer, children, last_step);
+  }
   throw std::runtime_error("unknown scheduler " + kind);
+}
+
+}  // namespace
+
+std::unique_ptr<torchclr::Scheduler> make_scheduler(const Fixture& fixture,
+                                                    torch::optim::Optimizer& optimizer,
+                                                    int64_t last_step) {
+  return make_from_config(fixture.config, optimizer, last_step);
+}
+
+void step_to(const Fixture& fixture, torchclr::Scheduler& scheduler, int64_t t) {
+  while (scheduler.last_step() < t) {
+    if (fixture.has_metric()) {
+      scheduler.step(fixture.metric(scheduler.last_step() + 1));
+    } else {
+      scheduler.step();
+    }
+  }
+}
+
+std::string checkpoint_bytes(const torchclr::Scheduler& scheduler) {
+  torch::serialize::OutputArchive archive;
+  scheduler.save(archive);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  return bytes.str();
+}
+
+void load_bytes(torchclr::Scheduler& scheduler, const std::string& bytes) {
+  torch::serialize::InputArchive archive;
+  std::istringstream stream(bytes);
+  archive.load_from(stream);
+  scheduler.load(archive);
+}
+
+void expect_error(const std::function<void()>& action, const std::string& message) {
+  try {
+    action();
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(message), std::string::npos)
+        << "message was: " << e.what() << "\nexpected to contain: " << message;
+    return;
+  }
+  ADD_FAILURE() << "expected an error containing: " << message;
 }
 
 ::testing::AssertionResult close_relative(double expected, double actual, double tolerance) {

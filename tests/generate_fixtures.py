@@ -9,7 +9,14 @@ follows 2.x). Each fixture is a text file: a `config` line (how the C++ test bui
 scheduler), a `columns` line, then one row per iteration t = 0..N: t, then the values after
 construction (t = 0) or after the t-th `step()`. The long runs (tens of thousands to a million
 iterations) keep a sample of the rows: every k-th, the first and last ones, and every row near a
-cycle boundary or milestone. The Adadelta fixtures are described in `adadelta()`.
+cycle boundary or milestone. Optional `#` comment lines come first; a `metric` column holds the
+value passed to that step (nan in row 0). The Adadelta fixtures are described in `adadelta()`.
+
+Every scheduler fixture comes from PyTorch's own scheduler classes, except where PyTorch has no
+such schedule: WarmupStableDecay and the warm restarts' cycle_decay/cycle_limit (timm's) are
+written out below from their papers' formulas, and a warm-up before ReduceLROnPlateau (which
+PyTorch's SequentialLR cannot hold) is PyTorch's LinearLR followed by PyTorch's ReduceLROnPlateau,
+stepped by hand. Such fixtures say so in their first line.
 
 `--check` writes nothing into fixtures/: it generates into a temporary directory and compares with
 the committed files, each number to 1e-12 relative; a documented difference must still differ
@@ -81,6 +88,12 @@ SCALE_FNS = {
     "slow_decay": lambda x: 1.0 / (1.0 + 0.01 * x),
 }
 
+# LambdaLR factors, defined identically in fixture.cpp (lambda_named).
+LAMBDAS = {
+    "warmup_rsqrt": lambda t: (t + 1) / 10.0 if t < 10 else (10.0 / (t + 1)) ** 0.5,
+    "step_thirds": lambda t: 1.0 / (1 + t // 3),
+}
+
 
 def make_optimizer(kind, lrs, momentum):
     params = [torch.nn.Parameter(torch.zeros(1)) for _ in lrs]
@@ -111,24 +124,42 @@ def sampled(steps, every, boundaries=(), window=3, ends=50):
     return lambda t: t % every == 0 or t <= ends or t >= steps - ends or t in near
 
 
-def write(name, config, optimizer, scheduler, steps, with_momentum, keep=None):
+def write(name, config, optimizer, scheduler, steps, with_momentum, keep=None, metrics=None):
+    """Steps `scheduler` `steps` times (with metrics[t] at step t when given) and records."""
     groups = optimizer.param_groups
     columns = [f"lr{g}" for g in range(len(groups))]
     if with_momentum:
         columns += [f"momentum{g}" for g in range(len(groups))]
+    if metrics is not None:
+        columns.append("metric")
     path = os.path.join(OUT, name + ".txt")
     with open(path, "w") as f:
         f.write("config " + " ".join(f"{k}={v}" for k, v in config.items()) + "\n")
         f.write("columns " + " ".join(columns) + "\n")
         for t in range(steps + 1):
             if t > 0:
-                scheduler.step()
+                if metrics is None:
+                    scheduler.step()
+                else:
+                    scheduler.step(metrics[t])
             if keep is not None and not keep(t):
                 continue
             row = [g["lr"] for g in groups]
             if with_momentum:
                 row += [momentum_of(g) for g in groups]
+            if metrics is not None:
+                row.append(metrics[t] if t > 0 else math.nan)
             f.write(str(t) + " " + " ".join(repr(v) for v in row) + "\n")
+
+
+def write_rows(name, config, columns, rows, comment):
+    """A fixture whose rows (one per iteration from 0) come from elsewhere than one scheduler."""
+    with open(os.path.join(OUT, name + ".txt"), "w") as f:
+        f.write("# " + comment + "\n")
+        f.write("config " + " ".join(f"{k}={v}" for k, v in config.items()) + "\n")
+        f.write("columns " + " ".join(columns) + "\n")
+        for t, row in enumerate(rows):
+            f.write(str(t) + " " + " ".join(repr(float(v)) for v in row) + "\n")
 
 
 @case
@@ -214,6 +245,213 @@ def linear(name, start_factor, end_factor, total_iters, lrs, steps, every=None):
               "total_iters": total_iters}
     keep = sampled(steps, every, [total_iters]) if every else None
     write(name, config, opt, sched, steps, False, keep)
+
+
+# Builders of the schedulers added after the CLR set: each returns (scheduler, config) for an
+# optimizer, config keys as fixture.cpp reads them. Composites take already built children.
+def step_lr(opt, step_size, gamma=0.1):
+    return (lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma),
+            {"scheduler": "StepLR", "step_size": step_size, "gamma": repr(gamma)})
+
+
+def constant_lr(opt, factor=1.0 / 3, total_iters=5):
+    return (lr_scheduler.ConstantLR(opt, factor=factor, total_iters=total_iters),
+            {"scheduler": "ConstantLR", "factor": repr(factor), "total_iters": total_iters})
+
+
+def linear_lr(opt, start_factor, end_factor, total_iters):
+    return (lr_scheduler.LinearLR(opt, start_factor=start_factor, end_factor=end_factor,
+                                  total_iters=total_iters),
+            {"scheduler": "LinearLR", "start_factor": repr(start_factor),
+             "end_factor": repr(end_factor), "total_iters": total_iters})
+
+
+def exponential_lr(opt, gamma):
+    return (lr_scheduler.ExponentialLR(opt, gamma=gamma),
+            {"scheduler": "ExponentialLR", "gamma": repr(gamma)})
+
+
+def multi_step_lr(opt, milestones, gamma):
+    return (lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=gamma),
+            {"scheduler": "MultiStepLR", "milestones": fmt_list(milestones), "gamma": repr(gamma)})
+
+
+def polynomial_lr(opt, total_iters, power):
+    return (lr_scheduler.PolynomialLR(opt, total_iters=total_iters, power=power),
+            {"scheduler": "PolynomialLR", "total_iters": total_iters, "power": repr(power)})
+
+
+def lambda_lr(opt, names):
+    fns = [LAMBDAS[n] for n in names]
+    return (lr_scheduler.LambdaLR(opt, fns if len(fns) > 1 else fns[0]),
+            {"scheduler": "LambdaLR", "lambdas": ",".join(names)})
+
+
+def cosine_lr(opt, t_max, eta_min=0.0):
+    return (lr_scheduler.CosineAnnealingLR(opt, T_max=t_max, eta_min=eta_min),
+            {"scheduler": "CosineAnnealingLR", "t_max": t_max, "eta_min": repr(eta_min)})
+
+
+def warm_restarts(opt, t_0, t_mult=1, eta_min=0.0):
+    return (lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=t_0, T_mult=t_mult, eta_min=eta_min),
+            {"scheduler": "CosineAnnealingWarmRestarts", "t_0": t_0, "t_mult": t_mult,
+             "eta_min": repr(eta_min), "cycle_decay": "1.0", "cycle_limit": 0})
+
+
+def plateau(opt, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+            cooldown=0, min_lr=0.0, eps=1e-8):
+    sched = lr_scheduler.ReduceLROnPlateau(
+        opt, mode=mode, factor=factor, patience=patience, threshold=threshold,
+        threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lr, eps=eps)
+    as_list = min_lr if isinstance(min_lr, (list, tuple)) else [min_lr]
+    return sched, {"scheduler": "ReduceLROnPlateau", "mode": mode, "factor": repr(factor),
+                   "patience": patience, "threshold": repr(threshold),
+                   "threshold_mode": threshold_mode, "cooldown": cooldown,
+                   "min_lr": fmt_list([float(v) for v in as_list]), "eps": repr(eps)}
+
+
+@case
+def single(name, make, lrs, steps, optimizer="sgd"):
+    opt = make_optimizer(optimizer, list(lrs), momentum=0.9)
+    sched, config = make(opt)
+    write(name, {**config, "optimizer": optimizer, "lrs": fmt_list(lrs)}, opt, sched, steps, False)
+
+
+def flatten_children(children_configs):
+    config = {"children": len(children_configs)}
+    for i, child in enumerate(children_configs):
+        for key, value in child.items():
+            config[f"child{i}.{key}"] = value
+    return config
+
+
+@case
+def sequential(name, makes, milestones, lrs, steps):
+    opt = make_optimizer("sgd", list(lrs), momentum=0.9)
+    built = [make(opt) for make in makes]
+    sched = lr_scheduler.SequentialLR(opt, [b[0] for b in built], milestones=milestones)
+    config = {"scheduler": "SequentialLR", "optimizer": "sgd", "lrs": fmt_list(lrs),
+              "milestones": fmt_list(milestones), **flatten_children([b[1] for b in built])}
+    write(name, config, opt, sched, steps, False)
+
+
+@case
+def chained(name, makes, lrs, steps):
+    opt = make_optimizer("sgd", list(lrs), momentum=0.9)
+    built = [make(opt) for make in makes]
+    sched = lr_scheduler.ChainedScheduler([b[0] for b in built])
+    config = {"scheduler": "ChainedScheduler", "optimizer": "sgd", "lrs": fmt_list(lrs),
+              **flatten_children([b[1] for b in built])}
+    write(name, config, opt, sched, steps, False)
+
+
+def plateau_metrics(steps, seed, mode="min"):
+    """A noisy metric that improves, stalls, improves a little, then stalls for good."""
+    gen = torch.Generator().manual_seed(seed)
+    noise = (torch.rand(steps + 1, generator=gen, dtype=torch.float64) - 0.5).tolist()
+    values = []
+    for t in range(steps + 1):
+        trend = 2.0 / (1 + 0.3 * t) if t < steps // 3 else 2.0 / (1 + 0.1 * steps) + 0.002 * (t % 7)
+        value = trend + 0.01 * noise[t]
+        values.append(value if mode == "min" else 1.0 - value)
+    return values
+
+
+@case
+def plateau_fixture(name, lrs, steps, seed, **kwargs):
+    opt = make_optimizer("sgd", list(lrs), momentum=0.9)
+    sched, config = plateau(opt, **kwargs)
+    metrics = plateau_metrics(steps, seed, kwargs.get("mode", "min"))
+    write(name, {**config, "optimizer": "sgd", "lrs": fmt_list(lrs)}, opt, sched, steps, False,
+          metrics=metrics)
+
+
+@case
+def warmup_then_plateau(name, warmup_iters, start_factor, lrs, steps, seed, **kwargs):
+    """SequentialLR(LinearLR, ReduceLROnPlateau), milestone warmup_iters: PyTorch's SequentialLR
+    cannot hold ReduceLROnPlateau, so this steps PyTorch's LinearLR, then a ReduceLROnPlateau
+    built on the same optimizer at the original LR (iteration warmup_iters is its first step)."""
+    opt = make_optimizer("sgd", list(lrs), momentum=0.9)
+    warmup = lr_scheduler.LinearLR(opt, start_factor=start_factor, end_factor=1.0,
+                                   total_iters=warmup_iters)
+    metrics = plateau_metrics(steps, seed, kwargs.get("mode", "min"))
+    rows = [[g["lr"] for g in opt.param_groups] + [math.nan]]
+    plateau_sched = None
+    plateau_config = None
+    for t in range(1, steps + 1):
+        if t < warmup_iters:
+            warmup.step()
+        else:
+            if plateau_sched is None:
+                for group in opt.param_groups:
+                    group["lr"] = group["initial_lr"]
+                plateau_sched, plateau_config = plateau(opt, **kwargs)
+            plateau_sched.step(metrics[t])
+        rows.append([g["lr"] for g in opt.param_groups] + [metrics[t]])
+    _, warmup_config = (None, {"scheduler": "LinearLR", "start_factor": repr(start_factor),
+                               "end_factor": "1.0", "total_iters": warmup_iters})
+    config = {"scheduler": "SequentialLR", "optimizer": "sgd", "lrs": fmt_list(lrs),
+              "milestones": warmup_iters, **flatten_children([warmup_config, plateau_config])}
+    columns = [f"lr{g}" for g in range(len(lrs))] + ["metric"]
+    write_rows(name, config, columns, rows,
+               "reference: PyTorch's LinearLR, then PyTorch's ReduceLROnPlateau from the milestone "
+               "on (PyTorch's SequentialLR cannot hold it)")
+
+
+def wsd_formula(base, t, total, warmup, decay_steps, shape, min_lr, decay_from=None):
+    """Warmup-stable-decay as MiniCPM (arXiv 2404.06395) and Hagele et al. (arXiv 2405.18392)
+    define it: linear warm-up from 0, constant, then the cooldown over decay_steps."""
+    start = total - decay_steps if decay_from is None else decay_from
+    if t < warmup:
+        return base * (t / warmup)
+    if t < start:
+        return base
+    if t >= start + decay_steps:
+        return min_lr
+    p = (t - start) / decay_steps
+    value = {"linear": 1 - p, "cosine": (1 + math.cos(math.pi * p)) / 2,
+             "one_minus_sqrt": 1 - math.sqrt(p)}[shape]
+    return min_lr + (base - min_lr) * value
+
+
+@case
+def wsd(name, lrs, total, warmup, decay_steps, shape, min_lr, steps, decay_from=None):
+    min_lrs = min_lr if isinstance(min_lr, (list, tuple)) else [min_lr] * len(lrs)
+    rows = [[wsd_formula(base, t, total, warmup, decay_steps, shape, m, decay_from)
+             for base, m in zip(lrs, min_lrs)] for t in range(steps + 1)]
+    config = {"scheduler": "WarmupStableDecay", "optimizer": "sgd", "lrs": fmt_list(lrs),
+              "total_steps": total, "warmup_steps": warmup, "decay_steps": decay_steps,
+              "decay": shape, "min_lr": fmt_list([float(m) for m in min_lrs]),
+              "decay_from": "none" if decay_from is None else decay_from}
+    write_rows(name, config, [f"lr{g}" for g in range(len(lrs))], rows,
+               "reference: the WSD formula in generate_fixtures.py (PyTorch has no such class)")
+
+
+@case
+def warm_restarts_formula(name, lrs, t_0, t_mult, eta_min, cycle_decay, cycle_limit, steps):
+    """SGDR with timm's cycle_decay (the peak of cycle i is base * cycle_decay^i) and cycle_limit
+    (eta_min from cycle cycle_limit on), written out with integer cycle lengths."""
+    rows = []
+    for t in range(steps + 1):
+        cycle, t_cur, t_i = 0, t, t_0
+        while t_cur >= t_i:
+            t_cur -= t_i
+            t_i *= t_mult
+            cycle += 1
+        row = []
+        for base in lrs:
+            if cycle_limit and cycle >= cycle_limit:
+                row.append(eta_min)
+            else:
+                peak = base * cycle_decay ** cycle
+                row.append(eta_min + (peak - eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2)
+        rows.append(row)
+    config = {"scheduler": "CosineAnnealingWarmRestarts", "optimizer": "sgd", "lrs": fmt_list(lrs),
+              "t_0": t_0, "t_mult": t_mult, "eta_min": repr(eta_min),
+              "cycle_decay": repr(cycle_decay), "cycle_limit": cycle_limit}
+    write_rows(name, config, [f"lr{g}" for g in range(len(lrs))], rows,
+               "reference: SGDR with timm's cycle_decay and cycle_limit, written out in "
+               "generate_fixtures.py (PyTorch has neither)")
 
 
 @functools.partial(case, folder="adadelta")
@@ -383,6 +621,7 @@ def main():
             if f.endswith(".txt") and os.path.join(folder, f[:-4]) not in kept:
                 os.remove(os.path.join(OUT, folder, f))
 
+
     cyclic("cyclic_triangular", 0.001, 0.006, up=20)
     cyclic("cyclic_triangular_asymmetric", 0.001, 0.006, up=7, down=23)
     cyclic("cyclic_triangular_odd_ratio", 1e-4, 3e-3, up=3, down=10)
@@ -426,6 +665,53 @@ def main():
     exponential("exponential_groups", 0.9, (0.1, 0.02), 60)
     linear("linear_paper_decay", 1.0, 1.0 / 7.0, 40, (0.007,), 60)
     linear("linear_warmup", 0.25, 1.0, 17, (0.1, 0.3), 30)
+
+    single("step_lr", lambda o: step_lr(o, 7, 0.5), (0.1, 0.05), 40)
+    single("step_lr_every_iteration", lambda o: step_lr(o, 1, 0.9), (0.01,), 30)
+    single("constant_lr_default", lambda o: constant_lr(o), (0.1, 0.3), 12)
+    single("constant_lr_quarter", lambda o: constant_lr(o, 0.25, 9), (0.05,), 15)
+    single("polynomial_lr_square", lambda o: polynomial_lr(o, 12, 2.0), (0.1,), 20)
+    single("polynomial_lr_groups", lambda o: polynomial_lr(o, 30, 0.9), (0.1, 0.01), 35)
+    single("lambda_lr", lambda o: lambda_lr(o, ["warmup_rsqrt"]), (0.1,), 40)
+    single("lambda_lr_groups", lambda o: lambda_lr(o, ["warmup_rsqrt", "step_thirds"]),
+           (0.1, 0.02), 30)
+    single("cosine_lr", lambda o: cosine_lr(o, 25, 0.001), (0.1, 0.05), 60)
+    single("cosine_lr_to_zero", lambda o: cosine_lr(o, 40), (0.1,), 40)
+    single("warm_restarts", lambda o: warm_restarts(o, 7), (0.1,), 30)
+    single("warm_restarts_doubling", lambda o: warm_restarts(o, 5, 2, 1e-4), (0.1, 0.02), 80)
+    warm_restarts_formula("warm_restarts_decay", (0.1, 0.02), 5, 2, 1e-4, 0.7, 0, 80)
+    warm_restarts_formula("warm_restarts_limit", (0.1,), 6, 1, 0.001, 0.5, 3, 30)
+
+    plateau_fixture("plateau_min_rel", (0.1,), 80, 1, patience=3)
+    plateau_fixture("plateau_min_abs_cooldown", (0.1, 0.05), 80, 2, patience=2,
+                    threshold=0.01, threshold_mode="abs", cooldown=3, min_lr=[0.002, 0.004])
+    plateau_fixture("plateau_max_rel", (0.1,), 80, 3, mode="max", patience=4, factor=0.5)
+    plateau_fixture("plateau_max_abs_eps", (0.1,), 100, 4, mode="max", patience=1, factor=0.5,
+                    threshold=0.001, threshold_mode="abs", eps=1e-3)
+
+    sequential("sequential_warmup_cosine",
+               [lambda o: linear_lr(o, 0.1, 1.0, 5), lambda o: cosine_lr(o, 20, 1e-4)], [5],
+               (0.1, 0.05), 40)
+    sequential("sequential_constant_exponential",
+               [lambda o: constant_lr(o, 0.1, 2), lambda o: exponential_lr(o, 0.9)], [2], (1.0,),
+               20)
+    sequential("sequential_three",
+               [lambda o: linear_lr(o, 0.25, 1.0, 4), lambda o: warm_restarts(o, 5, 2),
+                lambda o: multi_step_lr(o, [3, 6], 0.5)], [6, 21], (0.1,), 35)
+    warmup_then_plateau("sequential_warmup_plateau", 6, 0.1, (0.1, 0.02), 70, 5, patience=3,
+                        cooldown=2)
+
+    chained("chained_constant_exponential",
+            [lambda o: constant_lr(o, 0.5, 10), lambda o: exponential_lr(o, 0.95)], (0.1,), 30)
+    chained("chained_three",
+            [lambda o: linear_lr(o, 0.2, 1.0, 8), lambda o: step_lr(o, 5, 0.5),
+             lambda o: polynomial_lr(o, 30, 1.5)], (0.1, 0.04), 35)
+
+    wsd("wsd_linear", (0.1,), 50, 10, 15, "linear", 0.0, 55)
+    wsd("wsd_cosine", (0.1, 0.02), 60, 5, 20, "cosine", [0.001, 0.0005], 64)
+    wsd("wsd_one_minus_sqrt", (0.1,), 40, 0, 8, "one_minus_sqrt", 0.001, 45)
+    wsd("wsd_decay_from", (0.1,), 1000, 4, 10, "one_minus_sqrt", 0.0, 40, decay_from=17)
+
 
     adadelta("defaults", [adadelta_group([(3, 4), (5,)])])
     adadelta("weight_decay", [adadelta_group([(4, 3), (6,)], weight_decay=0.05)])

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -206,11 +208,22 @@ struct Case {
   int64_t steps = 0, other_steps = 0;  // where each one is when the checkpoint is taken
   std::vector<Entry> invalid;          // one bad option value at a time
   std::string invalid_message;         // what each of those errors contains
+  bool metric = false;                 // stepped with step(metric) (ReduceLROnPlateau)
+
+  // One step, with a metric that falls and then stalls where the schedule takes one.
+  void advance(Scheduler& scheduler) const {
+    if (metric) {
+      const double t = static_cast<double>(scheduler.last_step() + 1);
+      scheduler.step(std::max(1.0 / (1.0 + t), 0.1) + 0.01 * std::fmod(t, 3.0));
+    } else {
+      scheduler.step();
+    }
+  }
 
   Built build(bool other) const {
     Built b{make_optimizer(optimizer, other ? other_lrs : lrs, other ? 0.5 : 0.9), nullptr};
     b.scheduler = (other ? make_other : make)(*b.optimizer.optimizer);
-    for (int64_t i = 0; i < (other ? other_steps : steps); ++i) b.scheduler->step();
+    for (int64_t i = 0; i < (other ? other_steps : steps); ++i) advance(*b.scheduler);
     return b;
   }
 };
@@ -308,7 +321,7 @@ std::vector<Case> cases() {
     };
     c.steps = 31;
     c.other_steps = 5;
-    c.invalid = {{"multi_step_lr/base_lr", doubles({0.1, -0.02})},
+    c.invalid = {{"torchclr/base_lr", doubles({0.1, -0.02})},
                  {"multi_step_lr/milestones", torch::tensor(std::vector<int64_t>{10, 0})},
                  {"multi_step_lr/gamma", kNaN}};
     out.push_back(std::move(c));
@@ -327,7 +340,7 @@ std::vector<Case> cases() {
     };
     c.steps = 12;
     c.other_steps = 3;
-    c.invalid = {{"exponential_lr/base_lr", doubles({kNaN, 0.02})}, {"exponential_lr/gamma", -0.9}};
+    c.invalid = {{"torchclr/base_lr", doubles({kNaN, 0.02})}, {"exponential_lr/gamma", -0.9}};
     out.push_back(std::move(c));
   }
   {
@@ -344,10 +357,136 @@ std::vector<Case> cases() {
     };
     c.steps = 40;
     c.other_steps = 2;
-    c.invalid = {{"linear_lr/base_lr", doubles({0.1, 0.0})},
+    c.invalid = {{"torchclr/base_lr", doubles({0.1, 0.0})},
                  {"linear_lr/total_iters", int64_t{0}},
                  {"linear_lr/start_factor", 0.0},
                  {"linear_lr/end_factor", 1.5}};
+    out.push_back(std::move(c));
+  }
+  // The schedules beyond the CLR set: two groups, base LRs from the optimizer.
+  auto decay_case = [](std::string name, Factory make, Factory make_other, int64_t steps,
+                       int64_t other_steps, std::vector<Entry> invalid) {
+    Case c;
+    c.name = std::move(name);
+    c.optimizer = "sgd";
+    c.lrs = {0.1, 0.02};
+    c.other_lrs = {0.5, 0.7};
+    c.make = std::move(make);
+    c.make_other = std::move(make_other);
+    c.steps = steps;
+    c.other_steps = other_steps;
+    c.invalid = std::move(invalid);
+    return c;
+  };
+  out.push_back(decay_case(
+      "StepLR",
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<StepLR>(o, StepLROptions(7).gamma(0.5));
+      },
+      [](torch::optim::Optimizer& o) { return std::make_unique<StepLR>(o, StepLROptions(2)); }, 15,
+      3,
+      {{"torchclr/base_lr", doubles({0.1, -1.0})},
+       {"step_lr/step_size", int64_t{0}},
+       {"step_lr/gamma", 0.0}}));
+  out.push_back(decay_case(
+      "ConstantLR",
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<ConstantLR>(o, ConstantLROptions().factor(0.25).total_iters(40));
+      },
+      [](torch::optim::Optimizer& o) { return std::make_unique<ConstantLR>(o); }, 12, 2,
+      {{"constant_lr/factor", 1.5}, {"constant_lr/total_iters", int64_t{0}}}));
+  out.push_back(decay_case(
+      "PolynomialLR",
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<PolynomialLR>(o, PolynomialLROptions(100).power(2));
+      },
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<PolynomialLR>(o, PolynomialLROptions(10));
+      },
+      30, 4, {{"polynomial_lr/power", -1.0}, {"polynomial_lr/total_iters", int64_t{0}}}));
+  // A checkpoint keeps LambdaLR's iteration and base LRs, never its function: both use one.
+  const auto lambda = [](torch::optim::Optimizer& o) {
+    return std::make_unique<LambdaLR>(
+        o, LambdaLROptions([](int64_t t) { return std::pow(0.99, static_cast<double>(t)); }));
+  };
+  out.push_back(
+      decay_case("LambdaLR", lambda, lambda, 20, 3, {{"torchclr/base_lr", doubles({0.0, 0.02})}}));
+  out.push_back(decay_case(
+      "CosineAnnealingLR",
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<CosineAnnealingLR>(
+            o, CosineAnnealingLROptions(50).eta_min({0.001, 0.002}));
+      },
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<CosineAnnealingLR>(o, CosineAnnealingLROptions(9));
+      },
+      20, 2,
+      {{"cosine_annealing_lr/t_max", int64_t{0}},
+       {"cosine_annealing_lr/eta_min", doubles({-1.0, 0.0})}}));
+  out.push_back(decay_case(
+      "CosineAnnealingWarmRestarts",
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<CosineAnnealingWarmRestarts>(o,
+                                                             CosineAnnealingWarmRestartsOptions(5)
+                                                                 .t_mult(2)
+                                                                 .eta_min(1e-4)
+                                                                 .cycle_decay(0.8)
+                                                                 .cycle_limit(4));
+      },
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<CosineAnnealingWarmRestarts>(o,
+                                                             CosineAnnealingWarmRestartsOptions(3));
+      },
+      30, 1,
+      {{"cosine_annealing_warm_restarts/t_0", int64_t{0}},
+       {"cosine_annealing_warm_restarts/t_mult", int64_t{0}},
+       {"cosine_annealing_warm_restarts/eta_min", doubles({kNaN, 0.0})},
+       {"cosine_annealing_warm_restarts/cycle_decay", 1.5},
+       {"cosine_annealing_warm_restarts/cycle_limit", int64_t{-1}}}));
+  out.push_back(decay_case(
+      "WarmupStableDecay",
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<WarmupStableDecay>(o, WarmupStableDecayOptions(200)
+                                                          .warmup_steps(10)
+                                                          .decay_steps(50)
+                                                          .decay(DecayShape::Cosine)
+                                                          .min_lr({0.001, 0.0}));
+      },
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<WarmupStableDecay>(o, WarmupStableDecayOptions(30));
+      },
+      160, 5,
+      {{"warmup_stable_decay/total_steps", int64_t{0}},
+       {"warmup_stable_decay/warmup_steps", int64_t{-1}},
+       {"warmup_stable_decay/decay_steps", int64_t{-1}},
+       {"warmup_stable_decay/decay", int64_t{3}},
+       {"warmup_stable_decay/decay_from", int64_t{5}},  // inside the warm-up
+       {"warmup_stable_decay/min_lr", doubles({-1.0, 0.0})}}));
+  {
+    Case c = decay_case(
+        "ReduceLROnPlateau",
+        [](torch::optim::Optimizer& o) {
+          return std::make_unique<ReduceLROnPlateau>(
+              o,
+              ReduceLROnPlateauOptions().factor(0.5).patience(2).cooldown(1).min_lr({1e-4, 0.0}));
+        },
+        [](torch::optim::Optimizer& o) {
+          return std::make_unique<ReduceLROnPlateau>(
+              o, ReduceLROnPlateauOptions().mode(PlateauMode::Max));
+        },
+        25, 3,
+        {{"reduce_lr_on_plateau/mode", int64_t{2}},
+         {"reduce_lr_on_plateau/threshold_mode", int64_t{2}},
+         {"reduce_lr_on_plateau/factor", 1.0},
+         {"reduce_lr_on_plateau/patience", int64_t{-1}},
+         {"reduce_lr_on_plateau/threshold", -1.0},
+         {"reduce_lr_on_plateau/cooldown", int64_t{-1}},
+         {"reduce_lr_on_plateau/eps", kNaN},
+         {"reduce_lr_on_plateau/min_lr", doubles({-1.0, 0.0})},
+         {"reduce_lr_on_plateau/lr", doubles({-1.0, 0.1})},
+         {"reduce_lr_on_plateau/best", kNaN},
+         {"reduce_lr_on_plateau/num_bad_steps", int64_t{-1}}});
+    c.metric = true;
     out.push_back(std::move(c));
   }
   return out;
@@ -391,8 +530,8 @@ TEST_P(Checkpoint, LoadIntoOtherOptionsRestoresTheWholeCurve) {
   load_entries(*loaded.scheduler, checkpoint_of(*saved.scheduler));
   expect_same_state(expected, state_of(*loaded.scheduler, *loaded.optimizer.optimizer, c.momentum));
   for (int i = 0; i < 20; ++i) {
-    saved.scheduler->step();
-    loaded.scheduler->step();
+    c.advance(*saved.scheduler);
+    c.advance(*loaded.scheduler);
     ASSERT_TRUE(same_values("optimizer", optimizer_values(*saved.optimizer.optimizer, c.momentum),
                             optimizer_values(*loaded.optimizer.optimizer, c.momentum)))
         << "step " << i;
@@ -474,9 +613,9 @@ TEST_P(Checkpoint, WrongTypeOrVersionIsRejectedAndChangesNothing) {
                     other.name);
   }
   expect_rejected(with(valid, "torchclr/version", int64_t{0}),
-                  "expected a checkpoint format version between 1 and 1, but got 0", "version 0");
-  expect_rejected(with(valid, "torchclr/version", int64_t{2}),
-                  "expected a checkpoint format version between 1 and 1, but got 2", "version 2");
+                  "expected a checkpoint format version between 1 and 2, but got 0", "version 0");
+  expect_rejected(with(valid, "torchclr/version", int64_t{3}),
+                  "expected a checkpoint format version between 1 and 2, but got 3", "version 3");
 }
 
 TEST_P(Checkpoint, IterationOutOfRangeIsRejectedAndChangesNothing) {

@@ -15,17 +15,6 @@ namespace {
 using torchclr::CyclicLR;
 using torchclr::CyclicLROptions;
 
-void expect_error(const std::function<void()>& action, const std::string& message) {
-  try {
-    action();
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(message), std::string::npos)
-        << "message was: " << e.what() << "\nexpected to contain: " << message;
-    return;
-  }
-  ADD_FAILURE() << "expected an error containing: " << message;
-}
-
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 TEST(CyclicLRErrors, RejectsNonPositiveOrNaNLearningRates) {

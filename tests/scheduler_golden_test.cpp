@@ -1,7 +1,7 @@
 // Every scheduler against the golden sequences of PyTorch's Python schedulers (fixtures/,
 // written by generate_fixtures.py): after construction and after each step(), when resumed at
-// any iteration, and through lr_at() and momentum_at(), to 1e-12 relative (the long runs to the
-// bound PyTorch's own rounding allows).
+// any iteration (from last_step and from a checkpoint), and through lr_at() and momentum_at(), to
+// 1e-12 relative (the long runs to the bound PyTorch's own rounding allows).
 
 #include <gtest/gtest.h>
 
@@ -70,9 +70,9 @@ class Golden : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  // Steps `scheduler` forward to iteration t.
-  static void step_to(torchclr::Scheduler& scheduler, int64_t t) {
-    while (scheduler.last_step() < t) scheduler.step();
+  // Steps `scheduler` forward to iteration t (with the fixture's metrics where it has them).
+  void step_to(torchclr::Scheduler& scheduler, int64_t t) const {
+    torchclr_test::step_to(fixture_, scheduler, t);
   }
 
   Fixture fixture_;
@@ -91,7 +91,32 @@ TEST_P(Golden, MatchesPyTorchAfterEveryStep) {
   }
 }
 
-TEST_P(Golden, MatchesPyTorchWhenResumedAtAnyIteration) {
+TEST_P(Golden, MatchesPyTorchWhenCheckpointedAtAnyIteration) {
+  const size_t last = fixture_.rows.size() - 1;
+  for (const size_t i : {size_t{0}, size_t{1}, last / 3, last / 2, last - 1, last}) {
+    auto first_opt = fresh_optimizer();
+    auto first = make_scheduler(fixture_, *first_opt.optimizer);
+    step_to(*first, fixture_.iterations[i]);
+    // A new run: the optimizer as configured and the scheduler built as before, then the
+    // checkpoint.
+    auto opt = fresh_optimizer();
+    auto scheduler = make_scheduler(fixture_, *opt.optimizer);
+    load_bytes(*scheduler, checkpoint_bytes(*first));
+    EXPECT_EQ(scheduler->last_step(), fixture_.iterations[i]);
+    expect_row(*scheduler, i);
+    for (size_t j = i + 1; j <= last && j < i + 8; ++j) {
+      step_to(*scheduler, fixture_.iterations[j]);
+      expect_row(*scheduler, j);
+    }
+    if (HasFailure()) return;
+  }
+}
+
+// The schedules that are functions of the iteration (all but those that follow a metric, which
+// resume from a checkpoint only).
+class GoldenOfIteration : public Golden {};
+
+TEST_P(GoldenOfIteration, MatchesPyTorchWhenResumedAtAnyIteration) {
   const size_t last = fixture_.rows.size() - 1;
   for (const size_t i : {size_t{0}, size_t{1}, last / 3, last / 2, last - 1, last}) {
     auto opt = fresh_optimizer();
@@ -105,7 +130,7 @@ TEST_P(Golden, MatchesPyTorchWhenResumedAtAnyIteration) {
   }
 }
 
-TEST_P(Golden, LrAtAndMomentumAtMatchPyTorchWithoutStepping) {
+TEST_P(GoldenOfIteration, LrAtAndMomentumAtMatchPyTorchWithoutStepping) {
   auto opt = fresh_optimizer();
   auto scheduler = make_scheduler(fixture_, *opt.optimizer);
   const size_t groups = fixture_.num_groups();
@@ -123,7 +148,7 @@ TEST_P(Golden, LrAtAndMomentumAtMatchPyTorchWithoutStepping) {
   EXPECT_EQ(scheduler->last_step(), 0);
 }
 
-TEST_P(Golden, StepsThroughLibTorchBaseClassReference) {
+TEST_P(GoldenOfIteration, StepsThroughLibTorchBaseClassReference) {
   auto opt = fresh_optimizer();
   auto scheduler = make_scheduler(fixture_, *opt.optimizer);
   torch::optim::LRScheduler& base = *scheduler;
@@ -131,10 +156,19 @@ TEST_P(Golden, StepsThroughLibTorchBaseClassReference) {
   expect_row(*scheduler, fixture_.rows.size() - 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(PyTorch, Golden, ::testing::ValuesIn(fixture_names()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           return info.param;
-                         });
+std::vector<std::string> fixtures_of_the_iteration() {
+  std::vector<std::string> names;
+  for (const auto& name : fixture_names()) {
+    if (!load_fixture(name).has_metric()) names.push_back(name);
+  }
+  return names;
+}
+
+std::string param_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+
+INSTANTIATE_TEST_SUITE_P(PyTorch, Golden, ::testing::ValuesIn(fixture_names()), param_name);
+INSTANTIATE_TEST_SUITE_P(PyTorch, GoldenOfIteration,
+                         ::testing::ValuesIn(fixtures_of_the_iteration()), param_name);
 
 TEST(GoldenFixtures, CoverEverySchedulerAndMode) {
   std::set<std::string> seen;
@@ -146,14 +180,40 @@ TEST(GoldenFixtures, CoverEverySchedulerAndMode) {
              fixture.config.at("scale_mode");
     } else if (key == "OneCycleLR") {
       key += "/" + fixture.config.at("anneal_strategy") + "/" + fixture.config.at("three_phase");
+    } else if (key == "ReduceLROnPlateau") {
+      key += "/" + fixture.config.at("mode") + "/" + fixture.config.at("threshold_mode");
+    } else if (key == "WarmupStableDecay") {
+      key += "/" + fixture.config.at("decay");
     }
     seen.insert(key);
   }
-  for (const char* expected :
-       {"CyclicLR/triangular/none/cycle", "CyclicLR/triangular2/none/cycle",
-        "CyclicLR/exp_range/none/cycle", "CyclicLR/triangular/hyperbolic/cycle",
-        "CyclicLR/triangular/slow_decay/iterations", "OneCycleLR/cos/0", "OneCycleLR/linear/0",
-        "OneCycleLR/cos/1", "OneCycleLR/linear/1", "MultiStepLR", "ExponentialLR", "LinearLR"}) {
+  for (const char* expected : {"CyclicLR/triangular/none/cycle",
+                               "CyclicLR/triangular2/none/cycle",
+                               "CyclicLR/exp_range/none/cycle",
+                               "CyclicLR/triangular/hyperbolic/cycle",
+                               "CyclicLR/triangular/slow_decay/iterations",
+                               "OneCycleLR/cos/0",
+                               "OneCycleLR/linear/0",
+                               "OneCycleLR/cos/1",
+                               "OneCycleLR/linear/1",
+                               "MultiStepLR",
+                               "ExponentialLR",
+                               "LinearLR",
+                               "StepLR",
+                               "ConstantLR",
+                               "PolynomialLR",
+                               "LambdaLR",
+                               "CosineAnnealingLR",
+                               "CosineAnnealingWarmRestarts",
+                               "ReduceLROnPlateau/min/rel",
+                               "ReduceLROnPlateau/min/abs",
+                               "ReduceLROnPlateau/max/rel",
+                               "ReduceLROnPlateau/max/abs",
+                               "SequentialLR",
+                               "ChainedScheduler",
+                               "WarmupStableDecay/linear",
+                               "WarmupStableDecay/cosine",
+                               "WarmupStableDecay/one_minus_sqrt"}) {
     EXPECT_TRUE(seen.count(expected)) << "no fixture for " << expected;
   }
 }

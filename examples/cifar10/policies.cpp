@@ -291,8 +291,10 @@ void Schedule::start_stage(size_t stage, int64_t local_step) {
   stage_ = stage;
   const int64_t last_step = local_step > 0 ? local_step : -1;
   const auto& o = options_;
-  // Schedulers that scale the optimizer's LRs read them at construction: start from the policy's
-  // initial LR in every group, multipliers applied.
+  // Schedulers that scale the optimizer's LRs take those the optimizer had when the first
+  // scheduler still alive on it was built: drop the previous stage's first, then start from the
+  // policy's initial LR in every group, multipliers applied.
+  scheduler_.reset();
   const double initial = o.policy == Policy::Decay ? o.max_lr : o.base_lr;
   for (size_t g = 0; g < multipliers_.size(); ++g) {
     optimizer_.param_groups()[g].options().set_lr(initial * multipliers_[g]);

@@ -70,15 +70,19 @@ class CyclicLR : public Scheduler {
  public:
   CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options);
 
+  /// The options in use: one value per param group, `step_size_down` resolved; after `load()`,
+  /// those of the checkpoint.
   const CyclicLROptions& options() const { return options_; }
 
  private:
-  void compute(int64_t t, double* lrs, double* momentums) const override;
+  void compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const override;
   bool cycles_momentum() const override { return options_.cycle_momentum(); }
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
 
-  void validate();
+  /// One value per group for every per-group option, and step_size_down resolved.
+  void expand_options();
+  void validate() const;
   struct Position {
     double fraction = 0.0;  ///< 0 at the trough of the cycle, 1 at its peak
     double scale = 1.0;     ///< amplitude factor of the mode or of scale_fn
@@ -86,8 +90,6 @@ class CyclicLR : public Scheduler {
   Position position(int64_t t) const;
 
   CyclicLROptions options_;
-  int64_t step_size_down_ = 0;
-  std::vector<double> base_lrs_, max_lrs_, base_momentums_, max_momentums_;
 };
 
 }  // namespace torchclr

@@ -118,4 +118,8 @@ class GradientAverager {
 /// ranks, so that all ranks record the same curve and stop at the same iteration.
 std::function<double(double)> all_reduce_loss(std::shared_ptr<ProcessGroup> group);
 
+/// A `ReduceLROnPlateauOptions::reduce_metric` that averages the metric over the ranks, so that
+/// every rank reduces its LR at the same step.
+std::function<double(double)> all_reduce_metric(std::shared_ptr<ProcessGroup> group);
+
 }  // namespace torchclr

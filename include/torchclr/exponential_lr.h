@@ -23,22 +23,22 @@ struct ExponentialLROptions {
 };
 
 /// Exponential decay, as PyTorch's `ExponentialLR` and Caffe's "exp" policy:
-/// lr = base * gamma^t, computed in closed form (no drift from repeated products). The base LRs
-/// are the optimizer's LRs at construction.
-class ExponentialLR : public Scheduler {
+/// lr = base * gamma^t, computed in closed form (no drift from repeated products). Scales the
+/// param groups' original LRs (`Scheduler::base_lrs()`).
+class ExponentialLR : public FactorScheduler {
  public:
   ExponentialLR(torch::optim::Optimizer& optimizer, ExponentialLROptions options);
 
+  /// The options in use; after `load()`, those of the checkpoint.
   const ExponentialLROptions& options() const { return options_; }
 
  private:
-  void compute(int64_t t, double* lrs, double* momentums) const override;
+  void multiply_factors(int64_t t, GroupSpan values) const override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
-  void validate();
+  void validate() const;
 
   ExponentialLROptions options_;
-  std::vector<double> base_lrs_;
 };
 
 }  // namespace torchclr

@@ -31,21 +31,21 @@ struct LinearLROptions {
 
 /// Linear change of the LR by a factor, as PyTorch's `LinearLR`:
 /// lr = base * (start + (end - start) * min(t, total_iters) / total_iters), in closed form.
-/// The base LRs are the optimizer's LRs at construction.
-class LinearLR : public Scheduler {
+/// Scales the param groups' original LRs (`Scheduler::base_lrs()`).
+class LinearLR : public FactorScheduler {
  public:
   LinearLR(torch::optim::Optimizer& optimizer, LinearLROptions options);
 
+  /// The options in use; after `load()`, those of the checkpoint.
   const LinearLROptions& options() const { return options_; }
 
  private:
-  void compute(int64_t t, double* lrs, double* momentums) const override;
+  void multiply_factors(int64_t t, GroupSpan values) const override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
-  void validate();
+  void validate() const;
 
   LinearLROptions options_;
-  std::vector<double> base_lrs_;
 };
 
 }  // namespace torchclr

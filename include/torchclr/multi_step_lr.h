@@ -27,21 +27,22 @@ struct MultiStepLROptions {
 };
 
 /// Step decay at given iterations, as PyTorch's `MultiStepLR`: lr = base * gamma^(number of
-/// milestones <= t). The base LRs are the optimizer's LRs at construction.
-class MultiStepLR : public Scheduler {
+/// milestones <= t). Scales the param groups' original LRs
+/// (`Scheduler::base_lrs()`).
+class MultiStepLR : public FactorScheduler {
  public:
   MultiStepLR(torch::optim::Optimizer& optimizer, MultiStepLROptions options);
 
+  /// The options in use (milestones sorted); after `load()`, those of the checkpoint.
   const MultiStepLROptions& options() const { return options_; }
 
  private:
-  void compute(int64_t t, double* lrs, double* momentums) const override;
+  void multiply_factors(int64_t t, GroupSpan values) const override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
-  void validate();
+  void validate() const;
 
   MultiStepLROptions options_;
-  std::vector<double> base_lrs_;
 };
 
 }  // namespace torchclr

@@ -55,6 +55,7 @@ class OneCycleLR : public Scheduler {
  public:
   OneCycleLR(torch::optim::Optimizer& optimizer, OneCycleLROptions options);
 
+  /// The options in use: one value per param group; after `load()`, those of the checkpoint.
   const OneCycleLROptions& options() const { return options_; }
 
  private:
@@ -64,13 +65,15 @@ class OneCycleLR : public Scheduler {
     int start_momentum, end_momentum;  // 0: max, 1: base
   };
 
-  void compute(int64_t t, double* lrs, double* momentums) const override;
+  void compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const override;
   bool cycles_momentum() const override { return options_.cycle_momentum(); }
   void check_iteration(int64_t t) const override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
 
-  void validate();
+  void validate() const;
+  /// The phases of the options' schedule, their ends as PyTorch computes them.
+  std::vector<Phase> make_phases() const;
   /// The phase of iteration t and the fraction of it done.
   std::pair<const Phase*, double> locate(int64_t t) const;
   /// Anneals from start to end; `weight` is cos(pi * pct) + 1 for Cos and pct for Linear.
@@ -78,7 +81,6 @@ class OneCycleLR : public Scheduler {
 
   OneCycleLROptions options_;
   std::vector<Phase> phases_;
-  std::vector<double> max_lrs_, base_momentums_, max_momentums_;
 };
 
 }  // namespace torchclr
