@@ -82,7 +82,15 @@ void AdadeltaParamState::serialize(torch::serialize::InputArchive& archive) {
 
 Adadelta::Adadelta(std::vector<torch::optim::OptimizerParamGroup> param_groups,
                    AdadeltaOptions defaults)
-    : Optimizer(std::move(param_groups), std::make_unique<AdadeltaOptions>(defaults)) {
+    : Optimizer(param_groups, std::make_unique<AdadeltaOptions>(defaults)) {
+  // LibTorch 2.x's Optimizer builds each group's options from the defaults and merges in the
+  // group's own values only for its built-in optimizer types: for any other it keeps the
+  // defaults alone. Put each group's own options back (a no-op on 1.13, which keeps them).
+  for (size_t i = 0; i < param_groups.size(); ++i) {
+    if (param_groups[i].has_options()) {
+      param_groups_[i].set_options(param_groups[i].options().clone());
+    }
+  }
   check_options(defaults, "");
   check_groups(param_groups_);
 }
