@@ -2,7 +2,8 @@
 """Times PyTorch's Python schedulers' step() on this machine, the peer of scheduler_bench.
 
 Usage: /usr/bin/python3 bench/python_scheduler_bench.py [--cpp build/bench/scheduler_bench]
-(Debian's python3-torch). Prints one line per case: name, groups, CPU nanoseconds per Python step
+(Debian's python3-torch; or .venv/bin/python with build-pypi/bench/scheduler_bench for LibTorch
+2.x). Prints one line per case: name, groups, CPU nanoseconds per Python step
 (best of 5 repeats) and, with --cpp, the C++ scheduler_bench figure of the same case measured in
 the same run (CPU time, best of 5 repetitions), and the ratio.
 """

@@ -20,4 +20,5 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/torchclrConfigVersi
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/torchclrConfig.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/torchclrConfigVersion.cmake
+  ${CMAKE_CURRENT_SOURCE_DIR}/cmake/torchclrTorchSupport.cmake
   DESTINATION ${TORCHCLR_CMAKE_DIR})

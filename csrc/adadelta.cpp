@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "optimizer_state.h"
+#include "compat.h"
 
 namespace torchclr {
 namespace {
@@ -82,7 +82,15 @@ void AdadeltaParamState::serialize(torch::serialize::InputArchive& archive) {
 
 Adadelta::Adadelta(std::vector<torch::optim::OptimizerParamGroup> param_groups,
                    AdadeltaOptions defaults)
-    : Optimizer(std::move(param_groups), std::make_unique<AdadeltaOptions>(defaults)) {
+    : Optimizer(param_groups, std::make_unique<AdadeltaOptions>(defaults)) {
+  // LibTorch 2.x's Optimizer builds each group's options from the defaults and merges in the
+  // group's own values only for its built-in optimizer types: for any other it keeps the
+  // defaults alone. Put each group's own options back (a no-op on 1.13, which keeps them).
+  for (size_t i = 0; i < param_groups.size(); ++i) {
+    if (param_groups[i].has_options()) {
+      param_groups_[i].set_options(param_groups[i].options().clone());
+    }
+  }
   check_options(defaults, "");
   check_groups(param_groups_);
 }
@@ -91,7 +99,7 @@ Adadelta::Adadelta(std::vector<torch::Tensor> params, AdadeltaOptions defaults)
     : Adadelta({torch::optim::OptimizerParamGroup(std::move(params))}, std::move(defaults)) {}
 
 AdadeltaParamState& Adadelta::state_of(const torch::Tensor& param) {
-  auto& slot = state_[detail::state_key(param.unsafeGetTensorImpl())];
+  auto& slot = state_[compat::state_key(param)];
   if (slot == nullptr) {
     auto state = std::make_unique<AdadeltaParamState>();
     state->square_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));

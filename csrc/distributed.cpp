@@ -1,30 +1,27 @@
 #include <torchclr/distributed.h>
+#include <torchclr/version.h>
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#ifdef USE_C10D_NCCL
+#if TORCHCLR_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #include <c10/util/Exception.h>
 #include <torch/cuda.h>
-#include <torch/version.h>
 
 #include <chrono>
 #include <cmath>
 #include <exception>
 #include <utility>
 
+#include "compat.h"
+
 namespace torchclr {
 namespace {
 
-// LibTorch 2.x moved the collectives of ProcessGroupGloo/NCCL onto c10d::Backend.
-#if TORCH_VERSION_MAJOR >= 2
-using C10dGroup = c10d::Backend;
-#else
-using C10dGroup = c10d::ProcessGroup;
-#endif
+using C10dGroup = compat::C10dBackend;
 
 std::chrono::milliseconds to_millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
@@ -140,7 +137,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const RendezvousOptions& opti
                   " s: ", e.what());
     }
   }
-#ifdef USE_C10D_NCCL
+#if TORCHCLR_WITH_NCCL
   if (options.backend() == "nccl") {
     const auto devices = static_cast<int64_t>(torch::cuda::device_count());
     TORCH_CHECK(devices > 0, "torchclr::ProcessGroup: backend \"nccl\" needs a CUDA device, ",
@@ -155,11 +152,9 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const RendezvousOptions& opti
         group, rank, size, torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index)));
   }
 #endif
-  TORCH_CHECK(false, "torchclr::ProcessGroup: expected backend \"gloo\"",
-#ifdef USE_C10D_NCCL
-              " or \"nccl\"",
-#endif
-              ", but got \"", options.backend(), "\"");
+  const char* const backends = TORCHCLR_WITH_NCCL ? "\"gloo\" or \"nccl\"" : "\"gloo\"";
+  TORCH_CHECK(false, "torchclr::ProcessGroup: expected backend ", backends, ", but got \"",
+              options.backend(), "\"");
 }
 
 double ProcessGroup::all_reduce_mean(double value) {

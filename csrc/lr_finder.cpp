@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "optimizer_state.h"
+#include "compat.h"
 
 namespace torchclr {
 namespace {
@@ -82,9 +82,8 @@ std::vector<double> group_scales(torch::optim::Optimizer& optimizer) {
   return scales;
 }
 
-using detail::state_key;
-using detail::StateKey;
-using detail::StateMap;
+using compat::StateKey;
+using compat::StateMap;
 using TensorMap = std::function<torch::Tensor(const torch::Tensor&)>;
 
 template <typename State, typename MapFields>
@@ -211,7 +210,8 @@ class Snapshot {
             map_state(*entry.second, [&](const torch::Tensor& t) { return t.to(target); });
       }
     }
-    // `Optimizer::load` does not restore the param groups' options (LRs among them).
+    // LibTorch 1.13's `Optimizer::load` does not restore the param groups' options (LRs among
+    // them), 2.x's does; either way they come back exactly as they were.
     auto& groups = optimizer_.param_groups();
     for (size_t g = 0; g < groups.size(); ++g) {
       groups[g].set_options(options_[g]->clone());
@@ -251,7 +251,7 @@ class Snapshot {
     std::unordered_map<StateKey, torch::Device> devices;
     for (const auto& group : optimizer_.param_groups()) {
       for (const auto& p : group.params()) {
-        devices.emplace(state_key<StateKey>(p.unsafeGetTensorImpl()), p.device());
+        devices.emplace(compat::state_key(p), p.device());
       }
     }
     return devices;

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Configures and builds torchclr, its tests, examples and benchmarks in build/ (Release).
-# usage: scripts/build.sh [CMAKE_OPTION...]   (e.g. -DTORCHCLR_REQUIRE_DISTRIBUTED=ON)
+# Configures and builds torchclr, its tests, examples and benchmarks (Release) against the chosen
+# LibTorch, in its lane's build directory (scripts/lane.sh): build/ or build-pypi/.
+#   scripts/build.sh [--libtorch debian|pypi] [more CMake configure arguments]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@"
-cmake --build build -j "$jobs"
+source "$(dirname "$0")/lane.sh"
+cd "$ROOT"
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+lane_cmake_args
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${LANE_CMAKE_ARGS[@]}" "${LANE_ARGS[@]}"
+cmake --build "$BUILD_DIR" -j "$jobs"

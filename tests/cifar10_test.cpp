@@ -7,21 +7,21 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "compare.h"
+#include "compat.h"
 #include "dataset.h"
 #include "layers.h"
 #include "model.h"
 #include "policies.h"
-#include "report.h"
 #include "range_test.h"
-#include "state_key.h"
+#include "report.h"
 #include "train.h"
 
 namespace fs = std::filesystem;
@@ -282,6 +282,27 @@ TEST(Cifar10Net, ParamGroupsCarryCaffesMultipliers) {
   EXPECT_EQ(count, model->parameters().size());
 }
 
+TEST(Cifar10Optimizer, EveryGroupGetsExactlyItsLrAndWeightDecay) {
+  // Base LR 0.0005: the x2 groups' 0.001 equals SGD's and Adam's constructor default, which
+  // LibTorch 2.x's merging of group options with the optimizer's defaults would replace.
+  for (const auto kind :
+       {OptimizerKind::Sgd, OptimizerKind::Nesterov, OptimizerKind::Adam, OptimizerKind::RmsProp,
+        OptimizerKind::Adagrad, OptimizerKind::Adadelta}) {
+    CifarNet model;
+    const auto groups = caffe_param_groups(model);
+    auto optimizer = make_optimizer(kind, groups, 0.0005);
+    const auto& pg = optimizer->param_groups();
+    ASSERT_EQ(pg.size(), groups.size());
+    for (size_t g = 0; g < groups.size(); ++g) {
+      EXPECT_DOUBLE_EQ(pg[g].options().get_lr(), 0.0005 * groups[g].lr_mult) << "group " << g;
+      if (const auto* sgd = dynamic_cast<const torch::optim::SGDOptions*>(&pg[g].options())) {
+        EXPECT_DOUBLE_EQ(sgd->weight_decay(), groups[g].weight_decay) << "group " << g;
+        EXPECT_DOUBLE_EQ(sgd->momentum(), 0.9) << "group " << g;
+      }
+    }
+  }
+}
+
 TEST(Cifar10Schedule, KeepsTheGroupRatiosOfEveryPolicy) {
   for (const auto& name : policy_names()) {
     CifarNet model;
@@ -453,8 +474,7 @@ void expect_resume_matches_uninterrupted(OptimizerKind kind) {
   for (size_t g = 0; g < ga.size(); ++g) {
     EXPECT_EQ(ga[g].options().get_lr(), gb[g].options().get_lr()) << "group " << g;
     if (has_momentum(kind)) {
-      EXPECT_EQ(torchclr::get_momentum(ga[g].options()),
-                torchclr::get_momentum(gb[g].options()))
+      EXPECT_EQ(torchclr::get_momentum(ga[g].options()), torchclr::get_momentum(gb[g].options()))
           << "group " << g;
     }
   }
@@ -464,7 +484,7 @@ void expect_resume_matches_uninterrupted(OptimizerKind kind) {
   for (size_t i = 0; i < pa.size(); ++i) {
     auto buffer = [&](const Final& f, const torch::Tensor& p) {
       const auto& state = f.optimizer->state();
-      const auto at = state.find(torchclr_test::state_key(p));
+      const auto at = state.find(torchclr::compat::state_key(p));
       EXPECT_NE(at, state.end()) << "no state for parameter " << i;
       return at == state.end()
                  ? torch::Tensor()

@@ -427,6 +427,12 @@ TEST(Distributed, RejectsBadRendezvousOptions) {
                "torchclr::ProcessGroup: expected world_size >= 1, but got 0");
   expect_error(torchclr::RendezvousOptions(1, 0).backend("mpi"),
                "torchclr::ProcessGroup: expected backend \"gloo\"");
+#if !TORCHCLR_WITH_NCCL
+  // Without NCCL in LibTorch there is no "nccl" backend (tests/nccl_test.cpp covers it where
+  // there is).
+  expect_error(torchclr::RendezvousOptions(1, 0).backend("nccl"),
+               "torchclr::ProcessGroup: expected backend \"gloo\", but got \"nccl\"");
+#endif
 }
 
 }  // namespace

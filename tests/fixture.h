@@ -3,6 +3,7 @@
 // Reads the golden fixtures written by generate_fixtures.py and builds the matching optimizer and
 // torchclr scheduler from a fixture's config line.
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <torchclr/torchclr.h>
 

@@ -2,30 +2,85 @@
 """Writes the golden LR/momentum sequences of PyTorch's own Python schedulers to fixtures/, and
 the golden parameter trajectories of PyTorch's Python Adadelta to fixtures/adadelta/.
 
-Run with Debian's python3-torch: `/usr/bin/python3 tests/generate_fixtures.py`. Each fixture is a
-text file: a `config` line (how the C++ test builds the same scheduler), a `columns` line, then one
-row per iteration t = 0..N: t, then the values after construction (t = 0) or after the t-th
-`step()`. The long runs (tens of thousands to a million iterations) keep a sample of the rows: every
-k-th, the first and last ones, and every row near a cycle boundary or milestone. Optional `#`
-comment lines come first; a `metric` column holds the value passed to that step (nan in row 0).
-The Adadelta fixtures are described in `adadelta()`.
+Runs with PyTorch 1.13 (Debian's python3-torch: `/usr/bin/python3 tests/generate_fixtures.py`) and
+2.x (`.venv/bin/python tests/generate_fixtures.py`, scripts/lane.sh --libtorch pypi); both write the
+same files but for the cases in VERSION_DIFFERENCES, where the committed fixture is 2.x's (torchclr
+follows 2.x). Each fixture is a text file: a `config` line (how the C++ test builds the same
+scheduler), a `columns` line, then one row per iteration t = 0..N: t, then the values after
+construction (t = 0) or after the t-th `step()`. The long runs (tens of thousands to a million
+iterations) keep a sample of the rows: every k-th, the first and last ones, and every row near a
+cycle boundary or milestone. Optional `#` comment lines come first; a `metric` column holds the
+value passed to that step (nan in row 0). The Adadelta fixtures are described in `adadelta()`.
 
-Every scheduler fixture comes from PyTorch 1.13's own scheduler classes, except where PyTorch has
-no such schedule: WarmupStableDecay and the warm restarts' cycle_decay/cycle_limit (timm's) are
+Every scheduler fixture comes from PyTorch's own scheduler classes, except where PyTorch has no
+such schedule: WarmupStableDecay and the warm restarts' cycle_decay/cycle_limit (timm's) are
 written out below from their papers' formulas, and a warm-up before ReduceLROnPlateau (which
 PyTorch's SequentialLR cannot hold) is PyTorch's LinearLR followed by PyTorch's ReduceLROnPlateau,
 stepped by hand. Such fixtures say so in their first line.
+
+`--check` writes nothing into fixtures/: it generates into a temporary directory and compares with
+the committed files, each number to 1e-12 relative; a documented difference must still differ
+(CTest runs it as fixtures_match_pytorch with each lane's Python).
 """
+import argparse
+import functools
 import math
 import os
+import sys
+import tempfile
 import warnings
 
 import torch
 from torch.optim import lr_scheduler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "fixtures")
-ADADELTA_OUT = os.path.join(OUT, "adadelta")
+FIXTURES = os.path.join(HERE, "fixtures")
+OUT = FIXTURES  # where write() puts files; main() and @case point it elsewhere
+TOLERANCE = 1e-12
+TORCH_VERSION = tuple(int(v) for v in torch.__version__.split("+")[0].split(".")[:2])
+
+# Where PyTorch versions disagree. Fixture ("name" or "adadelta/name") -> (first PyTorch version
+# that writes the committed file, what older versions do). Older versions write such a case aside,
+# never over the committed file; `--check` requires that it still differs there (or raises).
+FLOAT32_ROUNDING = ("PyTorch 2.x's Adadelta rounds float32 differently from 1.13's: the parameters "
+                    "differ by a few float32 ulps (up to 3.2e-6 relative after 100 steps)")
+VERSION_DIFFERENCES = {
+    "cyclic_momentum_adam": (
+        (2, 0), "CyclicLR cycles Adam's betas[0] since PyTorch 2.0; 1.13 raises ValueError "
+                "(optimizer must support momentum)"),
+    "adadelta/defaults": ((2, 0), FLOAT32_ROUNDING),
+    "adadelta/groups": ((2, 0), FLOAT32_ROUNDING),
+    "adadelta/weight_decay": ((2, 0), FLOAT32_ROUNDING),
+}
+# Fixture -> (what this older PyTorch did with a documented difference, the file it wrote aside
+# or None).
+OLDER = {}
+_older_dir = None  # a tempfile.TemporaryDirectory for what older versions write, removed at exit
+
+
+def case(write_case, folder=""):
+    """Marks a function that writes one fixture into OUT/folder, named by its first argument: under
+    a PyTorch older than the fixture's entry in VERSION_DIFFERENCES it writes into a temporary
+    directory and records what happened, instead of overwriting the committed file."""
+    @functools.wraps(write_case)
+    def run(name, *args, **kwargs):
+        global OUT, _older_dir
+        key = os.path.join(folder, name)
+        since = VERSION_DIFFERENCES.get(key, (None, ""))[0]
+        if since is None or TORCH_VERSION >= since:
+            write_case(name, *args, **kwargs)
+            return
+        _older_dir = _older_dir or tempfile.TemporaryDirectory(prefix="torchclr-older-")
+        out, OUT = OUT, _older_dir.name
+        try:
+            write_case(name, *args, **kwargs)
+            OLDER[key] = ("writes other values", os.path.join(OUT, key + ".txt"))
+        except Exception as e:  # the difference may be an error in the older version
+            OLDER[key] = (f"raises {type(e).__name__}: {e}", None)
+        finally:
+            OUT = out
+    return run
+
 
 # Custom scale functions, defined identically in scheduler_golden_test.cpp.
 SCALE_FNS = {
@@ -107,6 +162,7 @@ def write_rows(name, config, columns, rows, comment):
             f.write(str(t) + " " + " ".join(repr(float(v)) for v in row) + "\n")
 
 
+@case
 def cyclic(name, base_lr, max_lr, up, down=None, mode="triangular", gamma=1.0, scale_fn=None,
            scale_mode="cycle", cycle_momentum=False, base_momentum=0.8, max_momentum=0.9,
            optimizer="sgd", lrs=(0.1,), steps=None, every=None, ends=50):
@@ -134,6 +190,7 @@ def cyclic(name, base_lr, max_lr, up, down=None, mode="triangular", gamma=1.0, s
     write(name, config, opt, sched, steps, cycle_momentum, keep)
 
 
+@case
 def one_cycle(name, max_lr, total, pct_start=0.3, anneal="cos", div_factor=25.0,
               final_div_factor=1e4, three_phase=False, cycle_momentum=True, base_momentum=0.85,
               max_momentum=0.95, optimizer="sgd", lrs=(0.1,), every=None):
@@ -158,6 +215,7 @@ def one_cycle(name, max_lr, total, pct_start=0.3, anneal="cos", div_factor=25.0,
     write(name, config, opt, sched, total - 1, cycle_momentum, keep)
 
 
+@case
 def multi_step(name, milestones, gamma, lrs, steps, every=None):
     opt = make_optimizer("sgd", list(lrs), momentum=0.9)
     sched = lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=gamma)
@@ -167,6 +225,7 @@ def multi_step(name, milestones, gamma, lrs, steps, every=None):
     write(name, config, opt, sched, steps, False, keep)
 
 
+@case
 def exponential(name, gamma, lrs, steps, every=None):
     opt = make_optimizer("sgd", list(lrs), momentum=0.9)
     sched = lr_scheduler.ExponentialLR(opt, gamma=gamma)
@@ -176,6 +235,7 @@ def exponential(name, gamma, lrs, steps, every=None):
     write(name, config, opt, sched, steps, False, keep)
 
 
+@case
 def linear(name, start_factor, end_factor, total_iters, lrs, steps, every=None):
     opt = make_optimizer("sgd", list(lrs), momentum=0.9)
     sched = lr_scheduler.LinearLR(opt, start_factor=start_factor, end_factor=end_factor,
@@ -250,6 +310,7 @@ def plateau(opt, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_
                    "min_lr": fmt_list([float(v) for v in as_list]), "eps": repr(eps)}
 
 
+@case
 def single(name, make, lrs, steps, optimizer="sgd"):
     opt = make_optimizer(optimizer, list(lrs), momentum=0.9)
     sched, config = make(opt)
@@ -264,6 +325,7 @@ def flatten_children(children_configs):
     return config
 
 
+@case
 def sequential(name, makes, milestones, lrs, steps):
     opt = make_optimizer("sgd", list(lrs), momentum=0.9)
     built = [make(opt) for make in makes]
@@ -273,6 +335,7 @@ def sequential(name, makes, milestones, lrs, steps):
     write(name, config, opt, sched, steps, False)
 
 
+@case
 def chained(name, makes, lrs, steps):
     opt = make_optimizer("sgd", list(lrs), momentum=0.9)
     built = [make(opt) for make in makes]
@@ -294,6 +357,7 @@ def plateau_metrics(steps, seed, mode="min"):
     return values
 
 
+@case
 def plateau_fixture(name, lrs, steps, seed, **kwargs):
     opt = make_optimizer("sgd", list(lrs), momentum=0.9)
     sched, config = plateau(opt, **kwargs)
@@ -302,6 +366,7 @@ def plateau_fixture(name, lrs, steps, seed, **kwargs):
           metrics=metrics)
 
 
+@case
 def warmup_then_plateau(name, warmup_iters, start_factor, lrs, steps, seed, **kwargs):
     """SequentialLR(LinearLR, ReduceLROnPlateau), milestone warmup_iters: PyTorch's SequentialLR
     cannot hold ReduceLROnPlateau, so this steps PyTorch's LinearLR, then a ReduceLROnPlateau
@@ -349,6 +414,7 @@ def wsd_formula(base, t, total, warmup, decay_steps, shape, min_lr, decay_from=N
     return min_lr + (base - min_lr) * value
 
 
+@case
 def wsd(name, lrs, total, warmup, decay_steps, shape, min_lr, steps, decay_from=None):
     min_lrs = min_lr if isinstance(min_lr, (list, tuple)) else [min_lr] * len(lrs)
     rows = [[wsd_formula(base, t, total, warmup, decay_steps, shape, m, decay_from)
@@ -361,6 +427,7 @@ def wsd(name, lrs, total, warmup, decay_steps, shape, min_lr, steps, decay_from=
                "reference: the WSD formula in generate_fixtures.py (PyTorch has no such class)")
 
 
+@case
 def warm_restarts_formula(name, lrs, t_0, t_mult, eta_min, cycle_decay, cycle_limit, steps):
     """SGDR with timm's cycle_decay (the peak of cycle i is base * cycle_decay^i) and cycle_limit
     (eta_min from cycle cycle_limit on), written out with integer cycle lengths."""
@@ -387,6 +454,7 @@ def warm_restarts_formula(name, lrs, t_0, t_mult, eta_min, cycle_decay, cycle_li
                "generate_fixtures.py (PyTorch has neither)")
 
 
+@functools.partial(case, folder="adadelta")
 def adadelta(name, groups, steps=100, dtype=torch.float32, cyclic=None, seed=0):
     """PyTorch's Adadelta (single-tensor path) on random parameters and a fixed random gradient
     sequence. `groups`: one dict per param group: the Adadelta options, `shapes` (one parameter
@@ -446,9 +514,10 @@ def adadelta(name, groups, steps=100, dtype=torch.float32, cyclic=None, seed=0):
             lines.append(f"after {t} {i} {values(p.detach())}")
     for i, p in enumerate(params):
         state = opt.state[p]
-        lines.append(f"state {i} {state['step']} {values(state['square_avg'])}")
+        lines.append(f"state {i} {int(state['step'])} {values(state['square_avg'])}")
         lines.append(f"acc_delta {i} {values(state['acc_delta'])}")
-    with open(os.path.join(ADADELTA_OUT, name + ".txt"), "w") as f:
+    os.makedirs(os.path.join(OUT, "adadelta"), exist_ok=True)
+    with open(os.path.join(OUT, "adadelta", name + ".txt"), "w") as f:
         f.write(config + "\n" + "\n".join(lines) + "\n")
 
 
@@ -458,14 +527,100 @@ def adadelta_group(shapes, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize
                 maximize=maximize, skip=set(skip))
 
 
+def read_fixture(path):
+    with open(path) as f:
+        return [line.split() for line in f.read().splitlines()]
+
+
+def same_token(expected, actual):
+    """Equal words, or numbers within TOLERANCE relative."""
+    if expected == actual:
+        return True
+    try:
+        e, a = float(expected), float(actual)
+    except ValueError:
+        return False
+    return abs(e - a) <= TOLERANCE * max(abs(e), abs(a))
+
+
+def differences(expected_path, actual_path):
+    """What differs between two fixture files, in words; empty when they agree to TOLERANCE."""
+    expected, actual = read_fixture(expected_path), read_fixture(actual_path)
+    if len(expected) != len(actual):
+        return [f"{len(actual)} lines instead of {len(expected)}"]
+    return [f"line {n}: {' '.join(a)[:100]} instead of {' '.join(e)[:100]}"
+            for n, (e, a) in enumerate(zip(expected, actual), 1)
+            if len(e) != len(a) or not all(map(same_token, e, a))]
+
+
+def fixture_files(directory):
+    """The fixtures under `directory`, by name: "cyclic_triangular", "adadelta/groups", ..."""
+    names = set()
+    for sub in ("", "adadelta"):
+        folder = os.path.join(directory, sub)
+        if os.path.isdir(folder):
+            names.update(os.path.join(sub, f[:-4]) for f in os.listdir(folder)
+                         if f.endswith(".txt"))
+    return names
+
+
+def check():
+    """Regenerates every fixture into a temporary directory and compares with the committed ones."""
+    global OUT
+    version = torch.__version__
+    with tempfile.TemporaryDirectory() as tmp:
+        OUT = tmp
+        main()
+        committed, produced = fixture_files(FIXTURES), fixture_files(tmp)
+        problems = []
+        for name in sorted(committed | produced | set(OLDER)):
+            committed_file = os.path.join(FIXTURES, name + ".txt")
+            if name in OLDER:
+                what, older = OLDER[name]
+                if older and not differences(committed_file, older):
+                    problems.append(f"{name}: documented as differing in PyTorch {version}, but "
+                                    "equal: remove it from VERSION_DIFFERENCES")
+                else:
+                    print(f"{name}: documented difference, PyTorch {version} {what} "
+                          f"({VERSION_DIFFERENCES[name][1]})")
+            elif name not in produced:
+                problems.append(f"{name}: committed, but PyTorch {version} does not write it")
+            elif name not in committed:
+                problems.append(f"{name}: written by PyTorch {version}, but not committed")
+            else:
+                found = differences(committed_file, os.path.join(tmp, name + ".txt"))
+                problems += [f"{name}: {d}" for d in found[:5]]
+    for p in problems:
+        print("MISMATCH", p)
+    print(f"PyTorch {version}: {len(committed) - len(OLDER)} fixtures compared to {TOLERANCE:g} "
+          f"relative, {len(OLDER)} documented differences, {len(problems)} problems")
+    return not problems
+
+
+def cli():
+    global OUT
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="compare with the committed fixtures instead of writing them")
+    parser.add_argument("--out", default=FIXTURES, help="where to write the fixtures")
+    args = parser.parse_args()
+    if args.check:
+        sys.exit(0 if check() else 1)
+    OUT = args.out
+    main()
+    for name, (what, _) in OLDER.items():
+        print(f"{name}: kept the committed file, PyTorch {torch.__version__} {what}")
+
+
 def main():
     warnings.simplefilter("ignore")
-    os.makedirs(OUT, exist_ok=True)
-    os.makedirs(ADADELTA_OUT, exist_ok=True)
-    for directory in (OUT, ADADELTA_OUT):
-        for f in os.listdir(directory):
-            if f.endswith(".txt"):
-                os.remove(os.path.join(directory, f))
+    kept = {key for key, (since, _) in VERSION_DIFFERENCES.items() if TORCH_VERSION < since}
+    for folder in ("", "adadelta"):
+        os.makedirs(os.path.join(OUT, folder), exist_ok=True)
+        for f in os.listdir(os.path.join(OUT, folder)):
+            if f.endswith(".txt") and os.path.join(folder, f[:-4]) not in kept:
+                os.remove(os.path.join(OUT, folder, f))
+
 
     cyclic("cyclic_triangular", 0.001, 0.006, up=20)
     cyclic("cyclic_triangular_asymmetric", 0.001, 0.006, up=7, down=23)
@@ -491,6 +646,7 @@ def main():
            lrs=(0.1, 0.1))
     cyclic("cyclic_momentum_rmsprop", 0.001, 0.006, up=10, mode="triangular2",
            cycle_momentum=True, optimizer="rmsprop")
+    cyclic("cyclic_momentum_adam", 0.001, 0.006, up=10, cycle_momentum=True, optimizer="adam")
 
     one_cycle("one_cycle_cos", 0.1, 100)
     one_cycle("one_cycle_linear", 0.1, 100, anneal="linear")
@@ -586,4 +742,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    cli()

@@ -221,21 +221,33 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
     param_groups.emplace_back(g.params,
                               make_options(kind, lr * g.lr_mult, g.weight_decay, momentum));
   }
+  std::unique_ptr<Optimizer> optimizer;
   switch (kind) {
     case OptimizerKind::Sgd:
     case OptimizerKind::Nesterov:
-      return std::make_unique<SGD>(std::move(param_groups), SGDOptions(lr));
+      optimizer = std::make_unique<SGD>(param_groups, SGDOptions(lr));
+      break;
     case OptimizerKind::Adam:
-      return std::make_unique<Adam>(std::move(param_groups), AdamOptions(lr));
+      optimizer = std::make_unique<Adam>(param_groups, AdamOptions(lr));
+      break;
     case OptimizerKind::RmsProp:
-      return std::make_unique<RMSprop>(std::move(param_groups), RMSpropOptions(lr));
+      optimizer = std::make_unique<RMSprop>(param_groups, RMSpropOptions(lr));
+      break;
     case OptimizerKind::Adagrad:
-      return std::make_unique<Adagrad>(std::move(param_groups), AdagradOptions(lr));
+      optimizer = std::make_unique<Adagrad>(param_groups, AdagradOptions(lr));
+      break;
     case OptimizerKind::Adadelta:
-      return std::make_unique<torchclr::Adadelta>(std::move(param_groups),
-                                                  torchclr::AdadeltaOptions(lr));
+      optimizer = std::make_unique<torchclr::Adadelta>(param_groups, torchclr::AdadeltaOptions(lr));
+      break;
   }
-  TORCH_CHECK(false, "unknown optimizer");
+  TORCH_CHECK(optimizer != nullptr, "unknown optimizer");
+  // LibTorch 2.x merges each group's options with the optimizer's defaults, taking a value equal
+  // to the options' constructor default (an lr of exactly 1e-3) as unset: a x2 group at base LR
+  // 0.0005 would get 0.0005. Setting the options after construction keeps them as given.
+  for (size_t i = 0; i < param_groups.size(); ++i) {
+    optimizer->param_groups()[i].set_options(param_groups[i].options().clone());
+  }
+  return optimizer;
 }
 
 bool has_momentum(OptimizerKind kind) {

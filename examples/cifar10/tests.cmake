@@ -22,7 +22,12 @@ if(TORCHCLR_BUILD_EXAMPLES AND TORCHCLR_DISTRIBUTED)
       COMMAND bash ${PROJECT_SOURCE_DIR}/tests/data_parallel_example_test.sh
               $<TARGET_FILE:cifar10> ${mode})
     # Three processes on Fashion-MNIST (train: 3 evaluations of 10,000 images each): 270 s in a
-    # full ctest -j2 on the shared 2-core machine, near the 300 s this had.
-    set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 600)
+    # full ctest -j2 on the shared 2-core machine, near the 300 s this had. rank-dies runs two
+    # pairs, each training until rank 0's CSV shows its first block of rows (minutes there).
+    if(mode STREQUAL "rank-dies")
+      set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 900)
+    else()
+      set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 600)
+    endif()
   endforeach()
 endif()

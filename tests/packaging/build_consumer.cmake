@@ -1,5 +1,5 @@
 # cmake -DMODE=find_package|add_subdirectory -DBUILD_TREE=... -DSOURCE_TREE=... -DWORK=...
-#       -DCONSUMER=... -DTorch_DIR=... -P build_consumer.cmake
+#       -DCONSUMER=... -DTorch_DIR=... -DCaffe2_DIR=... [-DLAUNCHER=ccache] -P build_consumer.cmake
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE result)
   if(NOT result EQUAL 0)
@@ -8,7 +8,8 @@ function(run)
 endfunction()
 
 file(REMOVE_RECURSE ${WORK})
-set(configure_args -DCMAKE_BUILD_TYPE=Release -DTorch_DIR=${Torch_DIR})
+set(configure_args -DCMAKE_BUILD_TYPE=Release -DTorch_DIR=${Torch_DIR} -DCaffe2_DIR=${Caffe2_DIR}
+    "-DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER}")
 if(MODE STREQUAL "find_package")
   run(${CMAKE_COMMAND} --install ${BUILD_TREE} --prefix ${WORK}/prefix)
   list(APPEND configure_args -DCMAKE_PREFIX_PATH=${WORK}/prefix -DTORCHCLR_CONSUME=find_package)
