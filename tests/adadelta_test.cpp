@@ -178,6 +178,11 @@ const AdadeltaParamState& state_of(Adadelta& optimizer, const torch::Tensor& par
   throw std::runtime_error("no state for the parameter");
 }
 
+// How close a float32 trajectory must stay to the fixture's, relative. The fixtures are PyTorch
+// 2.15's; PyTorch 1.13's own Adadelta rounds differently and ends up to 3.2e-6 from them after 100
+// steps (rho 1 and eps 1e-8 amplify it), so the bound covers both LibTorch lanes.
+constexpr double kTrajectoryTolerance = 5e-6;
+
 // Runs the whole fixture, checking every parameter after every step and the final state.
 void expect_matches_pytorch(const std::string& name) {
   const auto f = load_trajectory(name);
@@ -205,16 +210,16 @@ void expect_matches_pytorch(const std::string& name) {
     if (scheduler) scheduler->step();
     for (size_t p = 0; p < run.params.size(); ++p) {
       ASSERT_EQ(run.params[p].scalar_type(), f.dtype);
-      ASSERT_TRUE(close_relative(f.after[t - 1][p], run.params[p], 1e-6))
+      ASSERT_TRUE(close_relative(f.after[t - 1][p], run.params[p], kTrajectoryTolerance))
           << name << ": parameter " << p << " after step " << t;
     }
   }
   for (size_t p = 0; p < run.params.size(); ++p) {
     const auto& state = state_of(*run.optimizer, run.params[p]);
     EXPECT_EQ(state.step(), f.final_step[p]) << name << ": parameter " << p;
-    EXPECT_TRUE(close_relative(f.final_square_avg[p], state.square_avg(), 1e-6))
+    EXPECT_TRUE(close_relative(f.final_square_avg[p], state.square_avg(), kTrajectoryTolerance))
         << name << ": square_avg of parameter " << p;
-    EXPECT_TRUE(close_relative(f.final_acc_delta[p], state.acc_delta(), 1e-6))
+    EXPECT_TRUE(close_relative(f.final_acc_delta[p], state.acc_delta(), kTrajectoryTolerance))
         << name << ": acc_delta of parameter " << p;
   }
 }

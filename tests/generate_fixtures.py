@@ -514,7 +514,7 @@ def adadelta(name, groups, steps=100, dtype=torch.float32, cyclic=None, seed=0):
             lines.append(f"after {t} {i} {values(p.detach())}")
     for i, p in enumerate(params):
         state = opt.state[p]
-        lines.append(f"state {i} {state['step']} {values(state['square_avg'])}")
+        lines.append(f"state {i} {int(state['step'])} {values(state['square_avg'])}")
         lines.append(f"acc_delta {i} {values(state['acc_delta'])}")
     os.makedirs(os.path.join(OUT, "adadelta"), exist_ok=True)
     with open(os.path.join(OUT, "adadelta", name + ".txt"), "w") as f:
