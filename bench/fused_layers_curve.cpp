@@ -1,8 +1,11 @@
 // Trains the CIFAR-10 network twice from the same initial weights on the same batches, once with
 // the example's fused pooling/ReLU/LRN kernels and once with the LibTorch operators they replace,
-// and prints how far apart the two loss curves and the final weights are.
+// and prints how far apart the two loss curves and the final weights are. `--pair ulp` is the
+// yardstick: two composed networks, the second's first weight moved by one float ulp, so the
+// printout shows how far training carries a single rounding difference in as many iterations.
 //
 //   fused_layers_curve [--data-dir DIR] [--iters N] [--threads N] [--seed N] [--lr LR]
+//                      [--pair fused|ulp]
 
 #include <torch/torch.h>
 
@@ -10,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 #include "dataset.h"
@@ -25,6 +29,7 @@ int main(int argc, char** argv) {
   int threads = 1;
   uint64_t seed = 1;
   double lr = 0.001;
+  std::string pair = "fused";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--data-dir") {
@@ -37,28 +42,38 @@ int main(int argc, char** argv) {
       seed = std::strtoull(value.c_str(), nullptr, 10);
     } else if (flag == "--lr") {
       lr = std::atof(value.c_str());
+    } else if (flag == "--pair") {
+      pair = value;
     } else {
       std::fprintf(stderr, "unknown option %s\n", flag.c_str());
       return 2;
     }
   }
-  if (argc % 2 == 0 || data_dir.empty() || iters <= 0 || threads <= 0 || !(lr > 0)) {
+  if (argc % 2 == 0 || data_dir.empty() || iters <= 0 || threads <= 0 || !(lr > 0) ||
+      (pair != "fused" && pair != "ulp")) {
     std::fprintf(stderr,
                  "usage: fused_layers_curve [--data-dir DIR] [--iters N>0] [--threads N>0] "
-                 "[--seed N] [--lr LR>0] (CIFAR-10 not found: give --data-dir)\n");
+                 "[--seed N] [--lr LR>0] [--pair fused|ulp] (CIFAR-10 not found: give "
+                 "--data-dir)\n");
     return 2;
   }
   torch::set_num_threads(threads);
   const auto data = cifar10::load_data(cifar10::DatasetKind::Cifar10, data_dir);
 
   torch::manual_seed(seed);
-  cifar10::CifarNet fused(3, 10, true);
+  // "fused": the first network of the pair, "composed" the second (both composed for --pair ulp).
+  cifar10::CifarNet fused(3, 10, pair == "fused");
   cifar10::CifarNet composed(3, 10, false);
   {
     torch::NoGradGuard no_grad;
     const auto from = fused->parameters();
     auto to = composed->parameters();
     for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+    if (pair == "ulp") {
+      auto first = to[0].view(-1).narrow(0, 0, 1);
+      const float w = first.item<float>();
+      first.fill_(std::nextafter(w, std::numeric_limits<float>::infinity()));
+    }
   }
   auto opt_fused =
       cifar10::make_optimizer(cifar10::OptimizerKind::Sgd, cifar10::caffe_param_groups(fused), lr);
@@ -77,10 +92,10 @@ int main(int argc, char** argv) {
                           targets);
     double losses[2];
     int k = 0;
-    for (auto* pair : {&fused, &composed}) {
-      auto& optimizer = pair == &fused ? *opt_fused : *opt_composed;
-      (*pair)->zero_grad(/*set_to_none=*/true);
-      auto loss = F::cross_entropy((*pair)->forward(images), targets);
+    for (auto* net : {&fused, &composed}) {
+      auto& optimizer = net == &fused ? *opt_fused : *opt_composed;
+      (*net)->zero_grad(/*set_to_none=*/true);
+      auto loss = F::cross_entropy((*net)->forward(images), targets);
       loss.backward();
       optimizer.step();
       losses[k++] = loss.item<double>();
@@ -100,8 +115,9 @@ int main(int argc, char** argv) {
         std::max(weight_difference, ((a[i] - b[i]).abs().max() / b[i].abs().max()).item<double>());
   }
   std::printf(
-      "after %lld iterations (seed %llu, lr %g, %d thread(s)): largest relative loss difference "
-      "%.3g; largest weight difference %.3g of the tensor's largest weight\n",
+      "%s, after %lld iterations (seed %llu, lr %g, %d thread(s)): largest relative loss "
+      "difference %.3g; largest weight difference %.3g of the tensor's largest weight\n",
+      pair == "fused" ? "fused vs composed layers" : "composed vs composed, one weight 1 ulp apart",
       static_cast<long long>(iters), static_cast<unsigned long long>(seed), lr, threads, worst,
       weight_difference);
   return 0;
