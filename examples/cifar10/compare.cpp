@@ -379,6 +379,7 @@ std::string run_compare(const CompareOptions& options, const DataPair& data) {
     o.label = r.id;
     if (finished(dir, o.iterations)) {
       std::cerr << r.id << ": already done in " << dir << "\n";
+      fs::remove(o.checkpoint);  // left by a kill between the summary and its removal
       continue;
     }
     if (fs::is_regular_file(o.checkpoint)) o.resume = o.checkpoint;

@@ -1,7 +1,11 @@
 # Included from tests/CMakeLists.txt: the example's tests link its library, so they exist only
 # when the examples are built.
 if(TORCHCLR_BUILD_EXAMPLES)
-  torchclr_add_test(torchclr_cifar10_tests cifar10_test.cpp cifar10_layers_test.cpp)
+  torchclr_add_test(torchclr_cifar10_tests cifar10_test.cpp cifar10_layers_test.cpp
+                    fuzz/fuzz_inputs.cpp)
+  target_include_directories(torchclr_cifar10_tests PRIVATE ${PROJECT_SOURCE_DIR}/tests/fuzz)
+  target_compile_definitions(torchclr_cifar10_tests PRIVATE
+    TORCHCLR_FUZZ_DIR="${PROJECT_SOURCE_DIR}/tests/fuzz")
   # --device cuda: trains on a GPU where there is one, else a clear error.
   add_test(NAME cifar10_device_cuda
     COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cuda_device_test.sh $<TARGET_FILE:cifar10>)
@@ -11,6 +15,10 @@ if(TORCHCLR_BUILD_EXAMPLES)
   add_test(NAME cifar10_compare_table3_rows
     COMMAND bash ${PROJECT_SOURCE_DIR}/tests/compare_table3_rows_test.sh $<TARGET_FILE:cifar10>)
   set_tests_properties(cifar10_compare_table3_rows PROPERTIES TIMEOUT 300)
+  # Bad flags, resumes with other flags, damaged checkpoints and short data files, end to end.
+  add_test(NAME cifar10_cli_hostile
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cifar10_cli_test.sh $<TARGET_FILE:cifar10>)
+  set_tests_properties(cifar10_cli_hostile PROPERTIES TIMEOUT 300)
 endif()
 
 # Data-parallel `cifar10` processes over loopback Gloo (they need Fashion-MNIST from Debian's
