@@ -23,21 +23,22 @@ layout() {
 layout "$work/data" 20
 layout "$work/short" 19
 data=(--dataset cifar10 --data-dir "$work/data" --threads 1)
+limit=$((120 * ${TORCHCLR_TEST_TIME_SCALE:-1}))  # seconds for one run (more under sanitizers)
 
 fail() {
   echo "FAIL: $*"
   failures=$((failures + 1))
 }
 
-# expect_error NAME TEXT ARGS...: a non-zero exit within 120 s whose output contains TEXT and
+# expect_error NAME TEXT ARGS...: a non-zero exit within $limit s whose output contains TEXT and
 # none of the messages that explain nothing.
 expect_error() {
   local name=$1 text=$2
   shift 2
   local status=0
-  timeout 120 "$bin" "$@" > "$work/log" 2>&1 || status=$?
+  timeout "$limit" "$bin" "$@" > "$work/log" 2>&1 || status=$?
   if [ "$status" -eq 124 ]; then
-    fail "$name: still running after 120 s, expected an error containing: $text"
+    fail "$name: still running after $limit s, expected an error containing: $text"
   elif [ "$status" -eq 0 ]; then
     fail "$name: exit 0, expected an error containing: $text"
     sed 's/^/    /' "$work/log"

@@ -1037,6 +1037,44 @@ TEST(Cifar10Checkpoint, AnOlderCheckpointLoadsWithANoteAndItsScheduleChecked) {
   EXPECT_TRUE(contains(message, "holds another schedule than the flags give"));
 }
 
+// LibTorch's zip reader skips the CRC32 of each entry; the loader checks them, so a damaged
+// checkpoint from before checksums is an error too, not weights loaded silently.
+TEST(Cifar10Checkpoint, ABitFlipInAnOlderCheckpointIsAnErrorNamingTheEntry) {
+  TempDir dir("cifar10-format1-bitflip");
+  const auto options = small_run(dir.str(), 8);
+  const auto path = dir.str() + "/old.pt";
+  write_format1_checkpoint(options, 4, path);
+  EXPECT_EQ(read_checkpoint_file(path).format, 1);
+  auto bytes = file_text(path);
+  const auto [offset, size] = largest_zip_entry(bytes);
+  ASSERT_GT(size, 1000u);
+  bytes[offset + size / 2] ^= 0x10;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  const auto message = error_of([&] { read_checkpoint_file(path); });
+  EXPECT_TRUE(contains(message, path)) << message;
+  EXPECT_TRUE(contains(message, "/data/")) << message;  // the entry
+  EXPECT_TRUE(contains(message, "does not match the CRC32")) << message;
+}
+
+// A changed checksum comment or a cut end is an error before LibTorch reads the file (the fuzzer
+// crashed LibTorch's reader through a changed comment: tests/fuzz/regressions/checkpoint).
+TEST(Cifar10Checkpoint, AChangedOrCutEndIsAnErrorNamingTheFile) {
+  TempDir dir("cifar10-changed-end");
+  const auto data = separable_data(200, 16);
+  const auto options = small_run(dir.str(), 5);
+  train(options, data, data);
+  const auto intact = file_text(options.checkpoint);
+  auto changed = intact;
+  changed[changed.size() - 20] ^= 0x80;  // in "torchclr-crc32 "
+  auto cut = intact.substr(0, intact.size() - 1000);
+  for (const auto& bytes : {changed, cut}) {
+    std::ofstream(options.checkpoint, std::ios::binary | std::ios::trunc) << bytes;
+    const auto message = error_of([&] { read_checkpoint_file(options.checkpoint); });
+    EXPECT_TRUE(contains(message, options.checkpoint)) << message;
+    EXPECT_TRUE(contains(message, "does not end with a zip end record")) << message;
+  }
+}
+
 TEST(Cifar10Reader, CountsThatDifferFromTheReleaseAreWarnedAndRecorded) {
   TempDir dir("cifar10-counts");
   const auto batches = write_layout(dir, 3);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -77,6 +78,120 @@ std::optional<Checksum> find_checksum(const std::string& bytes) {
   const std::string digits = comment.substr(kChecksumTag.size());
   if (digits.find_first_not_of("0123456789abcdef") != std::string::npos) return std::nullopt;
   return Checksum{static_cast<uint32_t>(std::stoul(digits, nullptr, 16)), *at + 20};
+}
+
+uint64_t little_endian64(const std::string& bytes, size_t at) {
+  return uint64_t{little_endian(bytes, at + 4, 4)} << 32 | little_endian(bytes, at, 4);
+}
+
+// The CRC32 of a raw deflate stream's output, or nullopt when the stream is broken or does not
+// inflate to exactly `size` bytes. Inflates in chunks: a forged size allocates nothing.
+std::optional<uint32_t> inflated_crc32(const char* data, size_t size, uint64_t expected) {
+  z_stream stream{};
+  if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) return std::nullopt;
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+  stream.avail_in = static_cast<uInt>(size);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  uint64_t total = 0;
+  std::vector<Bytef> chunk(1 << 16);
+  int status = Z_OK;
+  while (status == Z_OK && total <= expected) {
+    stream.next_out = chunk.data();
+    stream.avail_out = static_cast<uInt>(chunk.size());
+    status = inflate(&stream, Z_NO_FLUSH);
+    const auto produced = chunk.size() - stream.avail_out;
+    crc = crc32(crc, chunk.data(), static_cast<uInt>(produced));
+    total += produced;
+    if (status == Z_BUF_ERROR && produced == 0) break;  // the input ended inside the stream
+    if (status == Z_BUF_ERROR) status = Z_OK;
+  }
+  const bool whole = status == Z_STREAM_END && stream.avail_in == 0 && total == expected;
+  inflateEnd(&stream);
+  if (!whole) return std::nullopt;
+  return static_cast<uint32_t>(crc);
+}
+
+// LibTorch's zip reader skips the CRC32 that the zip records for each entry, and its unpickler
+// and TorchScript type parser are not hardened against damaged input (a fuzzer crashed them with
+// a damaged checkpoint). So before LibTorch sees a file, its zip structure is checked the way that
+// reader will walk it (end record, zip64 record, central directory, local headers) and every
+// entry against its CRC32. This covers checkpoints from before the file's own checksum too.
+// A file forged with correct CRC32s is another matter: like any PyTorch checkpoint, only load
+// checkpoints you trust.
+void verify_zip(const std::string& bytes, size_t end_at, const std::string& name) {
+  const auto check = [&](bool ok, const std::string& what) {
+    TORCH_CHECK(ok, "checkpoint '", name, "' is damaged or not a checkpoint: ", what,
+                "; resume from an intact copy, or start again without --resume");
+  };
+  check(little_endian(bytes, end_at + 4, 2) == 0 && little_endian(bytes, end_at + 6, 2) == 0,
+        "its zip end record names another disk");
+  const uint64_t entries = little_endian(bytes, end_at + 10, 2);
+  const uint64_t directory_size = little_endian(bytes, end_at + 12, 4);
+  const uint64_t directory_at = little_endian(bytes, end_at + 16, 4);
+  check(little_endian(bytes, end_at + 8, 2) == entries, "its zip end record disagrees with itself");
+  // LibTorch writes a zip64 end record and its locator before the end record, and reads the
+  // directory from the zip64 one when they are there, so they must say the same.
+  constexpr size_t kLocatorSize = 20, kZip64EndSize = 56;
+  if (end_at >= kLocatorSize && little_endian(bytes, end_at - kLocatorSize, 4) == 0x07064b50) {
+    const size_t locator = end_at - kLocatorSize;
+    const uint64_t zip64_at = little_endian64(bytes, locator + 8);
+    check(zip64_at <= locator && locator - zip64_at >= kZip64EndSize &&
+              little_endian(bytes, static_cast<size_t>(zip64_at), 4) == 0x06064b50,
+          "its zip64 locator points nowhere");
+    const auto at = static_cast<size_t>(zip64_at);
+    check(little_endian64(bytes, at + 24) == entries &&
+              little_endian64(bytes, at + 32) == entries &&
+              little_endian64(bytes, at + 40) == directory_size &&
+              little_endian64(bytes, at + 48) == directory_at,
+          "its zip64 end record disagrees with its end record");
+    end_at = at;
+  }
+  check(entries > 0 && directory_at <= end_at && directory_size <= end_at - directory_at,
+        "its zip central directory lies outside the file");
+  const size_t data_end = static_cast<size_t>(directory_at);
+  size_t at = data_end;
+  const size_t directory_end = data_end + static_cast<size_t>(directory_size);
+  for (uint64_t i = 0; i < entries; ++i) {
+    check(at + 46 <= directory_end && little_endian(bytes, at, 4) == 0x02014b50,
+          "its zip central directory ends before its " + std::to_string(entries) + " entries");
+    const uint32_t flags = little_endian(bytes, at + 8, 2);
+    const uint32_t method = little_endian(bytes, at + 10, 2);
+    const uint32_t crc = little_endian(bytes, at + 16, 4);
+    const uint64_t packed = little_endian(bytes, at + 20, 4);
+    const uint64_t size = little_endian(bytes, at + 24, 4);
+    const size_t name_size = little_endian(bytes, at + 28, 2);
+    const size_t header_size =
+        46 + name_size + little_endian(bytes, at + 30, 2) + little_endian(bytes, at + 32, 2);
+    const uint64_t local = little_endian(bytes, at + 42, 4);
+    check(at + header_size <= directory_end, "its zip central directory is cut short");
+    const std::string entry = bytes.substr(at + 46, name_size);
+    const std::string which = "its entry '" + entry + "'";
+    check((flags & 1) == 0 && (method == 0 || method == 8) && packed != 0xffffffff &&
+              size != 0xffffffff && local != 0xffffffff,
+          which + " is encrypted, compressed with an unknown method or zip64");
+    check(
+        local + 30 <= data_end && little_endian(bytes, static_cast<size_t>(local), 4) == 0x04034b50,
+        which + " has no local header where the directory says");
+    const auto header = static_cast<size_t>(local);
+    const size_t data_at =
+        header + 30 + little_endian(bytes, header + 26, 2) + little_endian(bytes, header + 28, 2);
+    check(little_endian(bytes, header + 26, 2) == name_size &&
+              bytes.compare(header + 30, name_size, entry) == 0,
+          which + " has another name in its local header");
+    check(data_at <= data_end && packed <= data_end - data_at, which + " runs past its data");
+    std::optional<uint32_t> actual;
+    if (method == 0) {
+      if (packed == size) actual = crc32_of(bytes.data() + data_at, static_cast<size_t>(size));
+    } else {
+      actual = inflated_crc32(bytes.data() + data_at, static_cast<size_t>(packed), size);
+    }
+    check(actual.has_value(),
+          which + " does not unpack to the " + std::to_string(size) + " bytes the zip records");
+    check(*actual == crc, which + " does not match the CRC32 the zip records for it (CRC32 " +
+                              hex(crc) + ", contents " + hex(*actual) +
+                              "): it changed after it was written (a flipped bit, a partial copy)");
+    at += header_size;
+  }
 }
 
 // Writes `bytes` to `path` and flushes them to the disk before returning.
@@ -150,7 +265,13 @@ CheckpointFile read_checkpoint_file(const std::string& path, torch::Device devic
 
 CheckpointFile read_checkpoint_bytes(const std::string& bytes, const std::string& name,
                                      torch::Device device) {
+  // A checkpoint ends with a zip end record and either this program's checksum comment or, from
+  // before checksums, no comment (LibTorch writes none).
   const auto checksum = find_checksum(bytes);
+  const auto end_at = checksum ? end_record(bytes, kChecksumCommentSize) : end_record(bytes, 0);
+  TORCH_CHECK(end_at.has_value(), "checkpoint '", name,
+              "' is damaged or not a checkpoint: it does not end with a zip end record and this "
+              "program's checksum (a partial copy, a changed end, or another kind of file)");
   if (checksum) {
     const uint32_t actual = crc32_of(bytes.data(), checksum->covered);
     TORCH_CHECK(actual == checksum->stored, "checkpoint '", name,
@@ -159,6 +280,7 @@ CheckpointFile read_checkpoint_bytes(const std::string& bytes, const std::string
                 "), so it changed after it was written (a flipped bit, a partial copy); resume "
                 "from an intact copy, or start again without --resume");
   }
+  verify_zip(bytes, *end_at, name);
   CheckpointFile file;
   try {
     file.archive.load_from(bytes.data(), bytes.size(), device);

@@ -28,13 +28,15 @@ void write_checkpoint_file(torch::serialize::OutputArchive& archive, const std::
 /// A checkpoint read back, its CRC32 verified.
 struct CheckpointFile {
   torch::serialize::InputArchive archive;
-  /// 1: written before flags and checksums were recorded (nothing to verify); 2: verified.
+  /// 1: written before flags and checksums were recorded (only its zip entries' CRC32s were
+  /// verified); 2: the file's CRC32 verified too.
   int64_t format = 1;
 };
 
 /// Reads the checkpoint at `path` onto `device`. A file whose CRC32 does not match its bytes,
-/// a truncated or damaged archive, or a file that is not a checkpoint is a c10::Error that names
-/// the file.
+/// a zip entry that does not match its own CRC32 (checked before LibTorch reads the file, which
+/// skips them), a truncated or damaged archive, or a file that is not a checkpoint is a
+/// c10::Error that names the file.
 CheckpointFile read_checkpoint_file(const std::string& path, torch::Device device = torch::kCPU);
 
 /// The same for the bytes of a file; `name` stands for the file in errors.

@@ -9,16 +9,16 @@ if(TORCHCLR_BUILD_EXAMPLES)
   # --device cuda: trains on a GPU where there is one, else a clear error.
   add_test(NAME cifar10_device_cuda
     COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cuda_device_test.sh $<TARGET_FILE:cifar10>)
-  set_tests_properties(cifar10_device_cuda PROPERTIES TIMEOUT 120)
+  torchclr_test_time_limit(cifar10_device_cuda 120)
   # `compare --rows` with the paper's Table 3 row ids, on Fashion-MNIST (Debian's
   # dataset-fashion-mnist, which scripts/install_deps.sh installs).
   add_test(NAME cifar10_compare_table3_rows
     COMMAND bash ${PROJECT_SOURCE_DIR}/tests/compare_table3_rows_test.sh $<TARGET_FILE:cifar10>)
-  set_tests_properties(cifar10_compare_table3_rows PROPERTIES TIMEOUT 300)
+  torchclr_test_time_limit(cifar10_compare_table3_rows 300)
   # Bad flags, resumes with other flags, damaged checkpoints and short data files, end to end.
   add_test(NAME cifar10_cli_hostile
     COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cifar10_cli_test.sh $<TARGET_FILE:cifar10>)
-  set_tests_properties(cifar10_cli_hostile PROPERTIES TIMEOUT 300)
+  torchclr_test_time_limit(cifar10_cli_hostile 300)
 endif()
 
 # Data-parallel `cifar10` processes over loopback Gloo (they need Fashion-MNIST from Debian's
@@ -33,9 +33,9 @@ if(TORCHCLR_BUILD_EXAMPLES AND TORCHCLR_DISTRIBUTED)
     # full ctest -j2 on the shared 2-core machine, near the 300 s this had. rank-dies runs two
     # pairs, each training until rank 0's CSV shows its first block of rows (minutes there).
     if(mode STREQUAL "rank-dies")
-      set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 900)
+      torchclr_test_time_limit(cifar10_data_parallel_${mode} 900)
     else()
-      set_tests_properties(cifar10_data_parallel_${mode} PROPERTIES TIMEOUT 600)
+      torchclr_test_time_limit(cifar10_data_parallel_${mode} 600)
     endif()
   endforeach()
 endif()

@@ -447,10 +447,11 @@ TrainResult train(const TrainOptions& given, const ImageData& train_data,
   policy.iterations = options.iterations;
   const auto flags = resume_flags(options, sizes.train);
 
-  std::optional<CheckpointFile> checkpoint;
+  // (Not std::optional: clang rejects an optional of LibTorch's copy-deleted archive.)
+  std::unique_ptr<CheckpointFile> checkpoint;
   CheckpointHeader resumed;
   if (!options.resume.empty()) {
-    checkpoint = read_checkpoint_file(options.resume, device);
+    checkpoint = std::make_unique<CheckpointFile>(read_checkpoint_file(options.resume, device));
     resumed = read_checkpoint_header(*checkpoint, options.resume);
     check_resume(resumed, flags, options);
   }

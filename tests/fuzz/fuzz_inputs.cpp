@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -65,7 +66,7 @@ void resume_from_checkpoint(const uint8_t* data, size_t size) {
     const auto groups = cifar10::caffe_param_groups(model);
     auto optimizer = cifar10::make_optimizer(cifar10::OptimizerKind::Sgd, groups, 0.001);
     cifar10::PolicyOptions policy;
-    policy.iterations = header.iteration + 1;
+    policy.iterations = std::max<int64_t>(header.iteration, 1);
     cifar10::Schedule schedule(*optimizer, cifar10::OptimizerKind::Sgd, policy,
                                cifar10::lr_multipliers(groups), header.iteration);
     cifar10::restore_checkpoint(file.archive, "fuzz input", model, *optimizer, schedule);
