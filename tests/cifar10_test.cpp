@@ -738,6 +738,29 @@ TEST(Cifar10Compare, SkipsFinishedRowsAndResumesUnfinishedOnes) {
   EXPECT_TRUE(fs::is_regular_file(out + "/results.md"));
 }
 
+// results.md names the seed the rows ran with, and every file `compare` writes (results.md,
+// plots.gp, summary.json, the plots) is replaced whole: no partial file is left beside them.
+TEST(Cifar10Compare, ReportNamesTheSeedAndLeavesNoPartialFiles) {
+  TempDir dir("cifar10-compare-seed");
+  DataPair data{
+      separable_data(100, 8), separable_data(50, 9), DatasetKind::Cifar10, "generated", {}};
+  CompareOptions options;
+  options.preset = "demo";
+  options.demo_iterations = 4;
+  options.rows = {"triangular2"};
+  options.eval_every = 2;
+  options.seed = 3;
+  options.threads = 1;
+  options.progress = false;
+  options.out_dir = dir.str() + "/seed3";
+  run_compare(options, data);
+  const auto report = read_text(options.out_dir + "/results.md");
+  EXPECT_NE(report.find("Single runs, seed 3."), std::string::npos) << report;
+  for (const auto& entry : fs::recursive_directory_iterator(options.out_dir)) {
+    EXPECT_NE(entry.path().extension(), ".partial") << "left behind: " << entry.path();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Checkpoints, resumes and outputs under hostile use: nothing lost, nothing silently wrong.
 

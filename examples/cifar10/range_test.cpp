@@ -12,6 +12,7 @@
 
 #include "model.h"
 #include "policies.h"
+#include "checkpoint.h"
 #include "report.h"
 #include "train.h"
 
@@ -147,10 +148,11 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
 
   // Accuracy (the sweep's own points) on the left axis, smoothed training loss on the right.
   const auto script = options.out_dir + "/range_test.gp";
-  std::ofstream gp(script, std::ios::trunc);
+  const std::string image = options.out_dir + "/range_test.png";
+  std::ostringstream gp;
   gp << "set datafile separator ','\nset datafile missing ''\n"
      << "set terminal pngcairo size 1000,600 noenhanced\n"
-     << "set output '" << options.out_dir << "/range_test.png'\n"
+     << "set output '" << gnuplot_output(image) << "'\n"
      << "set title 'LR range test: LR rising linearly over " << options.epochs << " epochs'\n"
      << "set xlabel 'learning rate'\nset ylabel 'test accuracy (%)'\nset y2label 'training loss "
         "(smoothed)'\nset ytics nomirror\nset y2tics\nset grid\n";
@@ -163,8 +165,8 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
      << "' every ::1 using 1:4 with linespoints pt 7 ps 0.5 title 'test "
         "accuracy', '"
      << csv << "' every ::1 using 1:3 axes x1y2 with lines title 'smoothed loss'\n";
-  gp.close();
-  run_gnuplot(script);
+  replace_file(script, gp.str());
+  run_gnuplot(script, {image});
 
   out << "results: " << csv << ", " << options.out_dir << "/range_test.png\n";
   return out.str();
