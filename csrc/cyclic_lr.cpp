@@ -13,6 +13,7 @@ CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
     : Scheduler(optimizer, "CyclicLR"), options_(std::move(options)) {
   expand_options();
   validate();
+  first_non_finite_ = find_first_non_finite();
   start(options_.last_step());
 }
 
@@ -46,6 +47,24 @@ void CyclicLR::validate() const {
     detail::check_momentums(name(), "base_momentum", options_.base_momentum().values());
     detail::check_momentums(name(), "max_momentum", options_.max_momentum().values());
   }
+}
+
+std::pair<int64_t, size_t> CyclicLR::find_first_non_finite() const {
+  // The LR never exceeds base + (max - base) * gamma^t, and gamma^t must stay finite for the
+  // troughs (0 * inf is NaN).
+  const bool grows =
+      !options_.scale_fn() && options_.mode() == CyclicMode::ExpRange && options_.gamma() > 1;
+  const auto& base_lrs = options_.base_lr().values();
+  const auto& max_lrs = options_.max_lr().values();
+  return detail::first_non_finite_step(base_lrs.size(), [&](int64_t t, size_t g) {
+    if (!grows) return true;
+    const double scale = std::pow(options_.gamma(), static_cast<double>(t));
+    return std::isfinite(scale) && std::isfinite(base_lrs[g] + (max_lrs[g] - base_lrs[g]) * scale);
+  });
+}
+
+void CyclicLR::check_iteration(int64_t t) const {
+  detail::check_finite_step(name(), first_non_finite_, options_.gamma(), t);
 }
 
 CyclicLR::Position CyclicLR::position(int64_t t) const {
@@ -115,6 +134,7 @@ void CyclicLR::load_options(torch::serialize::InputArchive& archive) {
   options_.scale_mode(detail::read_enum<ScaleMode>(archive, "cyclic_lr/scale_mode", name(), 2));
   options_.cycle_momentum(detail::read_int(archive, "cyclic_lr/cycle_momentum", name()) != 0);
   validate();
+  first_non_finite_ = find_first_non_finite();
 }
 
 }  // namespace torchclr

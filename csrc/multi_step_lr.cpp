@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "archive.h"
+#include "validate.h"
 
 namespace torchclr {
 
@@ -21,6 +22,18 @@ void MultiStepLR::validate() const {
   }
   TORCH_CHECK(std::isfinite(options_.gamma()) && options_.gamma() > 0, name(),
               ": expected gamma to be positive and finite, but got ", options_.gamma());
+  // The LR after the last milestone the step counter reaches is the largest when gamma > 1.
+  const auto& milestones = options_.milestones();
+  const auto reached =
+      std::upper_bound(milestones.begin(), milestones.end(), detail::kLastReachableStep) -
+      milestones.begin();
+  const auto& base = base_lrs();
+  for (size_t g = 0; g < base.size() && options_.gamma() > 1; ++g) {
+    const double last = base[g] * std::pow(options_.gamma(), static_cast<double>(reached));
+    TORCH_CHECK(std::isfinite(last), name(),
+                ": expected a finite LR after every milestone, but lr ", base[g], " x gamma ",
+                options_.gamma(), " ^ ", reached, " is ", last, " for param group ", g);
+  }
 }
 
 void MultiStepLR::multiply_factors(int64_t t, GroupSpan values) const {

@@ -38,6 +38,19 @@ void OneCycleLR::validate() const {
   TORCH_CHECK(std::isfinite(options_.final_div_factor()) && options_.final_div_factor() > 0, name(),
               ": expected final_div_factor to be positive and finite, but got ",
               options_.final_div_factor());
+  const auto& max_lrs = options_.max_lr().values();
+  for (size_t g = 0; g < max_lrs.size(); ++g) {
+    const double initial = max_lrs[g] / options_.div_factor();
+    TORCH_CHECK(std::isfinite(initial), name(),
+                ": expected a finite initial LR (max_lr / div_factor), but got ", initial,
+                " for param group ", g, " (max_lr ", max_lrs[g], ", div_factor ",
+                options_.div_factor(), ")");
+    const double min = initial / options_.final_div_factor();
+    TORCH_CHECK(std::isfinite(min), name(),
+                ": expected a finite minimum LR (max_lr / div_factor / final_div_factor), but got ",
+                min, " for param group ", g, " (final_div_factor ", options_.final_div_factor(),
+                ")");
+  }
   if (options_.cycle_momentum()) {
     detail::check_momentums(name(), "base_momentum", options_.base_momentum().values());
     detail::check_momentums(name(), "max_momentum", options_.max_momentum().values());

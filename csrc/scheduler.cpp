@@ -145,15 +145,25 @@ void Scheduler::start(int64_t last_step) {
   apply(t);
 }
 
+void Scheduler::check_finite_lrs(int64_t t, const std::vector<double>& lrs) const {
+  for (size_t g = 0; g < lrs.size(); ++g) {
+    TORCH_CHECK(std::isfinite(lrs[g]), name_, ": expected a finite LR at every iteration, but ",
+                "param group ", g, "'s LR at iteration ", t, " is ", lrs[g],
+                "; the optimizer keeps its last finite LR");
+  }
+}
+
 void Scheduler::compute_and_write_momentum(int64_t t, std::vector<double>& lrs) {
   check_group_count();
   lrs.resize(num_groups_);
   if (!cycles_momentum()) {
     compute(t, lrs, GroupSpan());
+    check_finite_lrs(t, lrs);
     return;
   }
   momentums_.resize(num_groups_);
   compute(t, lrs, momentums_);
+  check_finite_lrs(t, lrs);
   auto& groups = optimizer_.param_groups();
   for (size_t g = 0; g < num_groups_; ++g) {
     set_momentum(groups[g].options(), momentums_[g]);

@@ -171,6 +171,18 @@ TEST(Cifar10Layers, ThreadCountDoesNotChangeTheResult) {
   torch::set_num_threads(threads);
 }
 
+// The fused layers run on every thread torch::set_num_threads gives them (their at::parallel_for
+// is serial when compiled without LibTorch's OpenMP).
+TEST(Cifar10Layers, FusedLayersRunOnLibTorchsThreads) {
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
+  EXPECT_EQ(fused_layer_threads(100 * 32), 1);
+  torch::set_num_threads(4);
+  EXPECT_EQ(fused_layer_threads(100 * 32), 4);
+  EXPECT_EQ(fused_layer_threads(16), 1) << "one grain of planes is one task";
+  torch::set_num_threads(threads);
+}
+
 TEST(Cifar10Layers, NonContiguousInputIsAccepted) {
   torch::manual_seed(4);
   const auto x = activations({2, 3, 9, 9}, torch::kDouble).transpose(2, 3);

@@ -5,6 +5,8 @@
 #include <torchclr/momentum.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -14,9 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint.h"
 #include "compare.h"
 #include "compat.h"
 #include "dataset.h"
+#include "fuzz_inputs.h"
 #include "layers.h"
 #include "model.h"
 #include "policies.h"
@@ -667,7 +671,7 @@ TEST(Cifar10DataParallel, BatchThatDoesNotSplitOverTheRanksIsRejected) {
   options.group = std::make_shared<TwoRankGroup>();
   EXPECT_NE(error_of([&] {
               train(options, data, data);
-            }).find("train: expected a batch size divisible by the 2 ranks, but got 25"),
+            }).find("--batch-size: expected a multiple of the 2 ranks, but got 25"),
             std::string::npos);
 
   RangeTestCliOptions range;
@@ -675,7 +679,7 @@ TEST(Cifar10DataParallel, BatchThatDoesNotSplitOverTheRanksIsRejected) {
   range.epochs = 0.1;
   range.out_dir = "";
   range.group = std::make_shared<TwoRankGroup>();
-  DataPair pair{data, data, DatasetKind::Cifar10, "generated"};
+  DataPair pair{data, data, DatasetKind::Cifar10, "generated", {}};
   EXPECT_NE(error_of([&] {
               run_range_test(range, pair);
             }).find("range-test: expected a batch size divisible by the 2 ranks, but got 25"),
@@ -686,7 +690,8 @@ TEST(Cifar10DataParallel, BatchThatDoesNotSplitOverTheRanksIsRejected) {
 // part-way from its checkpoint, keeping the CSV rows before it.
 TEST(Cifar10Compare, SkipsFinishedRowsAndResumesUnfinishedOnes) {
   TempDir dir("cifar10-compare");
-  DataPair data{separable_data(200, 8), separable_data(100, 9), DatasetKind::Cifar10, "generated"};
+  DataPair data{
+      separable_data(200, 8), separable_data(100, 9), DatasetKind::Cifar10, "generated", {}};
   CompareOptions options;
   options.preset = "demo";
   options.demo_iterations = 8;
@@ -731,4 +736,456 @@ TEST(Cifar10Compare, SkipsFinishedRowsAndResumesUnfinishedOnes) {
   EXPECT_EQ(resumed, whole);
   EXPECT_FALSE(fs::exists(partial.checkpoint));
   EXPECT_TRUE(fs::is_regular_file(out + "/results.md"));
+}
+
+// results.md names the seed the rows ran with, and every file `compare` writes (results.md,
+// plots.gp, summary.json, the plots) is replaced whole: no partial file is left beside them.
+TEST(Cifar10Compare, ReportNamesTheSeedAndLeavesNoPartialFiles) {
+  TempDir dir("cifar10-compare-seed");
+  DataPair data{
+      separable_data(100, 8), separable_data(50, 9), DatasetKind::Cifar10, "generated", {}};
+  CompareOptions options;
+  options.preset = "demo";
+  options.demo_iterations = 4;
+  options.rows = {"triangular2"};
+  options.eval_every = 2;
+  options.seed = 3;
+  options.threads = 1;
+  options.progress = false;
+  options.out_dir = dir.str() + "/seed3";
+  run_compare(options, data);
+  const auto report = read_text(options.out_dir + "/results.md");
+  EXPECT_NE(report.find("Single runs, seed 3."), std::string::npos) << report;
+  for (const auto& entry : fs::recursive_directory_iterator(options.out_dir)) {
+    EXPECT_NE(entry.path().extension(), ".partial") << "left behind: " << entry.path();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints, resumes and outputs under hostile use: nothing lost, nothing silently wrong.
+
+namespace {
+
+// Whether `text` contains `part`, showing `text` when it does not.
+::testing::AssertionResult contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+
+TrainOptions small_run(const std::string& out_dir, int64_t iterations) {
+  TrainOptions options;
+  options.policy.policy = Policy::Triangular;
+  options.policy.base_lr = 0.001;
+  options.policy.max_lr = 0.006;
+  options.policy.step_size = 5;
+  options.iterations = iterations;
+  options.batch_size = 20;
+  options.eval_every = 0;
+  options.progress = false;
+  options.out_dir = out_dir;
+  options.checkpoint = out_dir + "/checkpoint.pt";
+  return options;
+}
+
+// The same run, resumed from its checkpoint and continued to `iterations`.
+TrainOptions resumed(const TrainOptions& options, int64_t iterations) {
+  auto resume = options;
+  resume.iterations = iterations;
+  resume.resume = options.checkpoint;
+  return resume;
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+int64_t checkpoint_iteration(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(path);
+  torch::Tensor iteration;
+  archive.read("iteration", iteration);
+  return iteration.item<int64_t>();
+}
+
+bool checkpoint_model_is_finite(const std::string& path) {
+  torch::serialize::InputArchive archive, model_archive;
+  archive.load_from(path);
+  archive.read("model", model_archive);
+  CifarNet model;
+  model->load(model_archive);
+  for (const auto& p : model->parameters()) {
+    if (!torch::isfinite(p).all().item<bool>()) return false;
+  }
+  return true;
+}
+
+// The offset and size of the largest stored entry of a zip file (LibTorch stores tensors
+// uncompressed), found through its central directory.
+std::pair<size_t, size_t> largest_zip_entry(const std::string& bytes) {
+  auto u16 = [&](size_t at) {
+    return static_cast<size_t>(static_cast<uint8_t>(bytes[at])) |
+           static_cast<size_t>(static_cast<uint8_t>(bytes[at + 1])) << 8;
+  };
+  auto u32 = [&](size_t at) { return u16(at) | u16(at + 2) << 16; };
+  size_t end = bytes.size() - 22;
+  while (end > 0 && u32(end) != 0x06054b50) --end;  // the end record, before any comment
+  std::pair<size_t, size_t> largest{0, 0};
+  size_t at = u32(end + 16);
+  for (size_t i = 0; i < u16(end + 10) && u32(at) == 0x02014b50; ++i) {
+    const size_t size = u32(at + 20), local = u32(at + 42);
+    const size_t data = local + 30 + u16(local + 26) + u16(local + 28);
+    if (size > largest.second) largest = {data, size};
+    at += 46 + u16(at + 28) + u16(at + 30) + u16(at + 32);
+  }
+  return largest;
+}
+
+}  // namespace
+
+TEST(Cifar10Checkpoint, DivergenceAtAnEvaluationKeepsTheLastFiniteCheckpoint) {
+  TempDir dir("cifar10-poison");
+  const auto data = separable_data(200, 3);
+  auto options = small_run(dir.str(), 50);
+  // Three sound iterations, then an LR of 1e6 until the run diverges. With an evaluation after
+  // every iteration, the first to see the damage is an evaluation: the step that broke the model
+  // reported a finite loss, computed before it.
+  options.policy.policy = Policy::MultiStep;
+  options.policy.milestones = {3};
+  options.policy.gamma = 1e9;
+  options.eval_every = 1;
+  const auto result = train(options, data, data);
+  ASSERT_TRUE(result.diverged);
+  ASSERT_TRUE(fs::is_regular_file(options.checkpoint));
+  const int64_t kept = checkpoint_iteration(options.checkpoint);
+  EXPECT_TRUE(checkpoint_model_is_finite(options.checkpoint)) << "iteration " << kept;
+  EXPECT_GE(kept, 3);
+  EXPECT_TRUE(contains(result.message, "keeps iteration " + std::to_string(kept)));
+  for (const auto& row : read_csv(dir.str() + "/eval.csv")) {
+    if (row[0] == kept) {
+      EXPECT_TRUE(std::isfinite(row[1])) << "test loss at " << kept;
+    }
+  }
+}
+
+TEST(Cifar10Checkpoint, ResumeWithOtherScheduleFlagsNamesEachDifference) {
+  TempDir dir("cifar10-flags");
+  const auto data = separable_data(200, 6);
+  const auto options = small_run(dir.str(), 6);
+  train(options, data, data);
+
+  auto other = resumed(options, 12);
+  other.policy.policy = Policy::Triangular2;
+  other.policy.max_lr = 0.008;
+  other.optimizer = OptimizerKind::Adam;
+  const auto message = error_of([&] { train(other, data, data); });
+  EXPECT_TRUE(contains(message, options.checkpoint));
+  EXPECT_TRUE(
+      contains(message, "--policy: the checkpoint has triangular, the flags give triangular2"));
+  EXPECT_TRUE(contains(message, "--max-lr: the checkpoint has 0.006, the flags give 0.008"));
+  EXPECT_TRUE(contains(message, "--optimizer: the checkpoint has sgd, the flags give adam"));
+
+  // An exp checkpoint resumed as fixed is an error too, not a silent switch of schedule.
+  auto exp = small_run(dir.str() + "/exp", 6);
+  exp.policy.policy = Policy::Exp;
+  exp.policy.gamma = 0.9;
+  train(exp, data, data);
+  auto fixed = resumed(exp, 12);
+  fixed.policy.policy = Policy::Fixed;
+  fixed.policy.gamma.reset();
+  const auto fixed_message = error_of([&] { train(fixed, data, data); });
+  EXPECT_TRUE(contains(fixed_message, "--policy: the checkpoint has exp, the flags give fixed"));
+  EXPECT_TRUE(contains(fixed_message, "--gamma: the checkpoint has 0.9, the flags give none"));
+}
+
+TEST(Cifar10Checkpoint, ResumingAFinishedRunKeepsItsSummary) {
+  TempDir dir("cifar10-finished");
+  const auto data = separable_data(200, 7);
+  auto options = small_run(dir.str(), 6);
+  options.eval_every = 3;
+  const auto first = train(options, data, data);
+  const auto summary = file_text(dir.str() + "/summary.json");
+  const auto eval = file_text(dir.str() + "/eval.csv");
+  auto again = resumed(options, options.iterations);
+  const auto second = train(again, data, data);
+  EXPECT_EQ(second.iterations, 6);
+  ASSERT_TRUE(second.final_test_accuracy.has_value());
+  EXPECT_EQ(*second.final_test_accuracy, *first.final_test_accuracy);
+  EXPECT_EQ(file_text(dir.str() + "/summary.json"), summary);
+  EXPECT_EQ(file_text(dir.str() + "/eval.csv"), eval);
+}
+
+TEST(Cifar10Checkpoint, AKillBetweenTheLastCheckpointAndTheSummaryLosesNothing) {
+  TempDir dir("cifar10-no-summary");
+  const auto data = separable_data(200, 8);
+  auto options = small_run(dir.str(), 6);
+  options.eval_every = 3;
+  const auto first = train(options, data, data);
+  fs::remove(dir.str() + "/summary.json");  // as a kill after the final checkpoint leaves it
+  auto again = resumed(options, options.iterations);
+  train(again, data, data);
+  const auto summary = file_text(dir.str() + "/summary.json");
+  EXPECT_EQ(json_number(summary, "iterations"), 6.0) << summary;
+  EXPECT_EQ(json_number(summary, "final_test_accuracy"), first.final_test_accuracy) << summary;
+}
+
+TEST(Cifar10Checkpoint, ResumeReplacesTheCsvsAndNeverRewritesThemInPlace) {
+  TempDir dir("cifar10-csv");
+  const auto data = separable_data(200, 9);
+  auto options = small_run(dir.str(), 7);
+  train(options, data, data);
+  const auto before = file_text(dir.str() + "/train.csv");
+  // A reader holding the old file keeps seeing it whole: a kill at any moment of the rewrite
+  // leaves either the old file or the new one.
+  std::ifstream held(dir.str() + "/train.csv", std::ios::binary);
+  auto longer = resumed(options, 12);
+  train(longer, data, data);
+  const std::string still(std::istreambuf_iterator<char>(held), {});
+  EXPECT_EQ(still, before);
+  EXPECT_EQ(read_csv(dir.str() + "/train.csv").size(), 12u);
+  EXPECT_FALSE(fs::exists(dir.str() + "/train.csv.partial"));
+}
+
+TEST(Cifar10Checkpoint, ResumeAfterAnEmptiedCsvRestoresItsHeader) {
+  TempDir dir("cifar10-empty-csv");
+  const auto data = separable_data(200, 10);
+  auto options = small_run(dir.str(), 7);
+  train(options, data, data);
+  fs::resize_file(dir.str() + "/train.csv", 0);  // what a kill mid-rewrite used to leave
+  auto longer = resumed(options, 12);
+  train(longer, data, data);
+  std::ifstream in(dir.str() + "/train.csv");
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header, "iteration,lr,momentum,loss");
+  EXPECT_EQ(read_csv(dir.str() + "/train.csv").size(), 5u);  // 7 to 11; the rest are lost
+}
+
+TEST(Cifar10Checkpoint, ACheckpointInAMissingDirectoryIsCreatedBeforeTraining) {
+  TempDir dir("cifar10-ckpt-dir");
+  const auto data = separable_data(200, 11);
+  auto options = small_run(dir.str() + "/out", 4);
+  options.checkpoint = dir.str() + "/not/yet/there.pt";
+  train(options, data, data);
+  EXPECT_EQ(checkpoint_iteration(options.checkpoint), 4);
+}
+
+TEST(Cifar10Checkpoint, AnUnwritableCheckpointIsAnErrorBeforeTraining) {
+  TempDir dir("cifar10-ckpt-file");
+  const auto data = separable_data(200, 12);
+  std::ofstream(dir.str() + "/file") << "x";
+  auto options = small_run(dir.str() + "/out", 4);
+  options.checkpoint = dir.str() + "/file/checkpoint.pt";
+  const auto message = error_of([&] { train(options, data, data); });
+  EXPECT_TRUE(contains(message, "--checkpoint"));
+  EXPECT_TRUE(contains(message, options.checkpoint));
+  EXPECT_TRUE(read_csv(options.out_dir + "/train.csv").empty()) << "trained before failing";
+}
+
+TEST(Cifar10Checkpoint, ABitFlipInTensorDataIsAnErrorNamingTheFile) {
+  TempDir dir("cifar10-bitflip");
+  const auto data = separable_data(200, 13);
+  auto options = small_run(dir.str(), 5);
+  train(options, data, data);
+  auto bytes = file_text(options.checkpoint);
+  const auto [offset, size] = largest_zip_entry(bytes);
+  ASSERT_GT(size, 1000u);
+  bytes[offset + size / 2] ^= 0x10;
+  std::ofstream(options.checkpoint, std::ios::binary | std::ios::trunc) << bytes;
+  auto longer = resumed(options, 10);
+  const auto message = error_of([&] { train(longer, data, data); });
+  EXPECT_TRUE(contains(message, options.checkpoint));
+  EXPECT_TRUE(contains(message, "checksum"));
+}
+
+TEST(Cifar10Checkpoint, ACheckpointWithoutItsChecksumIsAnError) {
+  TempDir dir("cifar10-no-checksum");
+  const auto data = separable_data(200, 14);
+  auto options = small_run(dir.str(), 5);
+  train(options, data, data);
+  auto bytes = file_text(options.checkpoint);
+  const size_t comment = 23;  // "torchclr-crc32 " and 8 hex digits
+  bytes.resize(bytes.size() - comment);
+  bytes[bytes.size() - 2] = 0;  // the zip comment's length
+  std::ofstream(options.checkpoint, std::ios::binary | std::ios::trunc) << bytes;
+  const auto message = error_of([&] { read_checkpoint_file(options.checkpoint); });
+  EXPECT_TRUE(contains(message, "its checksum is missing"));
+  EXPECT_TRUE(contains(message, options.checkpoint));
+}
+
+// A checkpoint as this program wrote them before flags and checksums (format 1).
+static void write_format1_checkpoint(const TrainOptions& options, int64_t iteration,
+                                     const std::string& path) {
+  torch::manual_seed(options.seed);
+  CifarNet model;
+  const auto groups = caffe_param_groups(model);
+  auto optimizer = make_optimizer(options.optimizer, groups, options.policy.base_lr);
+  auto policy = options.policy;
+  policy.iterations = options.iterations;
+  Schedule schedule(*optimizer, options.optimizer, policy, lr_multipliers(groups), iteration);
+  torch::serialize::OutputArchive archive, model_archive, optimizer_archive, schedule_archive;
+  model->save(model_archive);
+  optimizer->save(optimizer_archive);
+  schedule.save(schedule_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("schedule", schedule_archive);
+  archive.write("iteration", torch::tensor(iteration, torch::kInt64));
+  archive.write("wall_seconds", torch::tensor(1.0, torch::kFloat64));
+  archive.write("train_seconds", torch::tensor(1.0, torch::kFloat64));
+  archive.save_to(path);
+}
+
+TEST(Cifar10Checkpoint, AnOlderCheckpointLoadsWithANoteAndItsScheduleChecked) {
+  TempDir dir("cifar10-format1");
+  const auto data = separable_data(200, 15);
+  auto options = small_run(dir.str(), 8);
+  options.progress = true;
+  write_format1_checkpoint(options, 4, dir.str() + "/old.pt");
+  auto resume = options;
+  resume.resume = dir.str() + "/old.pt";
+  ::testing::internal::CaptureStderr();
+  const auto result = train(resume, data, data);
+  const auto log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(result.iterations, 8);
+  EXPECT_TRUE(contains(log, "from before checksums and recorded flags"));
+  EXPECT_EQ(read_csv(dir.str() + "/train.csv").size(), 4u);  // 4 to 7
+  EXPECT_EQ(checkpoint_iteration(options.checkpoint), 8);
+
+  // Its schedule is still checked against the flags: other bounds are an error.
+  auto other = resume;
+  other.policy.max_lr = 0.009;
+  other.progress = false;
+  const auto message = error_of([&] { train(other, data, data); });
+  EXPECT_TRUE(contains(message, "holds another schedule than the flags give"));
+}
+
+// LibTorch's zip reader skips the CRC32 of each entry; the loader checks them, so a damaged
+// checkpoint from before checksums is an error too, not weights loaded silently.
+TEST(Cifar10Checkpoint, ABitFlipInAnOlderCheckpointIsAnErrorNamingTheEntry) {
+  TempDir dir("cifar10-format1-bitflip");
+  const auto options = small_run(dir.str(), 8);
+  const auto path = dir.str() + "/old.pt";
+  write_format1_checkpoint(options, 4, path);
+  EXPECT_EQ(read_checkpoint_file(path).format, 1);
+  auto bytes = file_text(path);
+  const auto [offset, size] = largest_zip_entry(bytes);
+  ASSERT_GT(size, 1000u);
+  bytes[offset + size / 2] ^= 0x10;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  const auto message = error_of([&] { read_checkpoint_file(path); });
+  EXPECT_TRUE(contains(message, path)) << message;
+  EXPECT_TRUE(contains(message, "/data/")) << message;  // the entry
+  EXPECT_TRUE(contains(message, "does not match the CRC32")) << message;
+}
+
+// A changed checksum comment or a cut end is an error before LibTorch reads the file (the fuzzer
+// crashed LibTorch's reader through a changed comment: tests/fuzz/regressions/checkpoint).
+TEST(Cifar10Checkpoint, AChangedOrCutEndIsAnErrorNamingTheFile) {
+  TempDir dir("cifar10-changed-end");
+  const auto data = separable_data(200, 16);
+  const auto options = small_run(dir.str(), 5);
+  train(options, data, data);
+  const auto intact = file_text(options.checkpoint);
+  auto changed = intact;
+  changed[changed.size() - 20] ^= 0x80;  // in "torchclr-crc32 "
+  auto cut = intact.substr(0, intact.size() - 1000);
+  for (const auto& bytes : {changed, cut}) {
+    std::ofstream(options.checkpoint, std::ios::binary | std::ios::trunc) << bytes;
+    const auto message = error_of([&] { read_checkpoint_file(options.checkpoint); });
+    EXPECT_TRUE(contains(message, options.checkpoint)) << message;
+    EXPECT_TRUE(contains(message, "does not end with a zip end record")) << message;
+  }
+}
+
+TEST(Cifar10Reader, CountsThatDifferFromTheReleaseAreWarnedAndRecorded) {
+  TempDir dir("cifar10-counts");
+  const auto batches = write_layout(dir, 3);
+  fs::resize_file(batches / "data_batch_3.bin", 2 * kCifarRecordBytes);
+  const auto pair = load_data(DatasetKind::Cifar10, dir.str());
+  EXPECT_TRUE(contains(describe_counts(pair), "14 training and 3 test images"));
+  std::string warnings;
+  for (const auto& w : pair.warnings) warnings += w + "\n";
+  EXPECT_TRUE(contains(warnings, "data_batch_3.bin holds 2 records, not 10000"));
+  EXPECT_TRUE(
+      contains(warnings, "50000 training and 10000 test images, but these files hold 14 and 3"));
+
+  TempDir out("cifar10-counts-out");
+  auto options = small_run(out.str(), 2);
+  options.batch_size = 7;
+  train(options, pair.train, pair.test);
+  const auto summary = file_text(out.str() + "/summary.json");
+  EXPECT_EQ(json_number(summary, "train_images"), 14.0) << summary;
+  EXPECT_EQ(json_number(summary, "test_images"), 3.0) << summary;
+}
+
+TEST(Cifar10Flags, ListsRejectEmptyItemsAndIterationsBelowOne) {
+  EXPECT_TRUE(contains(error_of([] { parse_stages("0.001:0.005:20:40,"); }),
+                       "--stages: expected BASE:MAX:STEP:UNTIL items separated by single commas"));
+  EXPECT_TRUE(contains(error_of([] { parse_stages(",0.001:0.005:20:40"); }), "single commas"));
+  EXPECT_TRUE(contains(error_of([] { parse_stages("0.001:0.005:20:0"); }),
+                       "--stages: expected UNTIL >= 1, but got '0.001:0.005:20:0'"));
+  EXPECT_TRUE(contains(error_of([] { parse_milestones("100,,200"); }),
+                       "--milestones: expected comma-separated iterations, but got '100,,200'"));
+  EXPECT_TRUE(contains(error_of([] { parse_milestones("0,200"); }),
+                       "--milestones: expected iterations >= 1, but got '0,200'"));
+}
+
+TEST(Cifar10Flags, PolicyValuesAreCheckedNotReplaced) {
+  PolicyOptions options;
+  options.policy = Policy::Exp;
+  options.iterations = 100;
+  const auto check = [&options] { check_policy_options(options); };
+  for (const double gamma : {std::nan(""), -2.0, 0.0}) {
+    options.gamma = gamma;
+    EXPECT_TRUE(contains(error_of(check), "--gamma: expected a positive finite number, but got"));
+  }
+  options.gamma = 10.0;  // 0.001 x 10^100 is past any float
+  EXPECT_TRUE(contains(error_of(check), "--gamma: expected a value that keeps the LR finite"));
+  options.policy = Policy::OneCycle;
+  options.gamma.reset();
+  options.base_lr = 0.01;
+  options.max_lr = 0.001;
+  EXPECT_TRUE(contains(error_of(check),
+                       "--base-lr: expected a value below --max-lr (0.001) for onecycle, but got "
+                       "0.01"));
+  options.base_lr = 1e300;
+  EXPECT_TRUE(contains(error_of(check), "--base-lr: expected at most"));
+}
+
+TEST(Cifar10Flags, RunFlagsReadBackExactly) {
+  TrainOptions options;
+  options.policy.policy = Policy::Exp;
+  options.policy.gamma = std::pow(0.99994, 5.0);
+  const auto flags = run_flags(options);
+  std::string gamma;
+  for (const auto& [flag, value] : flags) {
+    if (flag == "--gamma") gamma = value;
+  }
+  EXPECT_EQ(std::strtod(gamma.c_str(), nullptr), *options.policy.gamma) << gamma;
+}
+
+// Every input the fuzzers found (and the seeds they start from) is rejected with an error or
+// read, never a crash: run under scripts/sanitize.sh, also never a sanitizer report.
+TEST(Cifar10Fuzz, CommittedInputsAreReadOrRejectedCleanly) {
+  size_t inputs = 0;
+  for (const auto* kind : {"seeds", "regressions"}) {
+    for (const auto* target : {"cifar10_reader", "checkpoint"}) {
+      const fs::path dir = fs::path(TORCHCLR_FUZZ_DIR) / kind / target;
+      if (!fs::is_directory(dir)) continue;
+      for (const auto& entry : fs::directory_iterator(dir)) {
+        const auto bytes = file_text(entry.path().string());
+        const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+        SCOPED_TRACE(entry.path().string());
+        if (std::string(target) == "checkpoint") {
+          cifar10_fuzz::resume_from_checkpoint(data, bytes.size());
+        } else {
+          TempDir scratch("cifar10-fuzz-replay");
+          cifar10_fuzz::read_data_file(data, bytes.size(), scratch.str());
+        }
+        ++inputs;
+      }
+    }
+  }
+  EXPECT_GT(inputs, 0u);
 }

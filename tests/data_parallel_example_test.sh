@@ -14,6 +14,8 @@ set -euo pipefail
 fashion=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 bin=$1
 mode=$2
+scale=${TORCHCLR_TEST_TIME_SCALE:-1}  # more time under sanitizers
+limit=$((540 * scale))
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -50,7 +52,7 @@ run_pair() {
     > "$work/${out}1.log" 2>&1 &
   local rank1=$!
   pids+=("$rank1")
-  timeout 540 "$bin" "$@" --world-size 2 --rank 0 --init-file "$store" --out "$work/${out}0" \
+  timeout "$limit" "$bin" "$@" --world-size 2 --rank 0 --init-file "$store" --out "$work/${out}0" \
     > "$work/${out}0.log" 2>&1 || { cat "$work/${out}0.log"; exit 1; }
   wait "$rank1" || { cat "$work/${out}1.log"; exit 1; }
   [ ! -e "$work/${out}1" ] || { echo "rank 1 wrote outputs"; exit 1; }
@@ -110,7 +112,7 @@ case $mode in
         eval "pid$r=$!"
       done
       # Let them train (rank 0's CSV grows), then kill one without warning.
-      for _ in $(seq 600); do
+      for _ in $(seq $((600 * scale))); do
         [ "$(cat "$work/dies0/train.csv" 2> /dev/null | wc -l)" -gt 20 ] && break
         sleep 0.1
       done

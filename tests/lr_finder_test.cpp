@@ -810,6 +810,32 @@ TEST(LRFinderRestore, OtherOptimizersRestoreThroughTheirOwnSerialization) {
       [](Net& net) { return std::make_unique<CountingSGD>(net.parameters(), 1e-3); });
 }
 
+// An optimizer left with LibTorch's empty default save() and load(): its state cannot come back,
+// which is an error once everything else is back, never a silent loss of the state.
+class CountingSGDWithoutSerialization : public CountingSGD {
+ public:
+  using CountingSGD::CountingSGD;
+  void save(torch::serialize::OutputArchive& archive) const override {
+    torch::optim::Optimizer::save(archive);
+  }
+  void load(torch::serialize::InputArchive& archive) override {
+    torch::optim::Optimizer::load(archive);
+  }
+};
+
+TEST(LRFinderRestore, OptimizerStateThatDoesNotSerializeIsAnErrorAfterTheRestore) {
+  torch::manual_seed(0);
+  Net net;
+  CountingSGDWithoutSerialization optimizer(net.parameters(), 1e-3);
+  Stepper step{net, make_data(64, 1)};
+  train_steps(optimizer, step, 2);
+  const auto params = clone_all(net.parameters());
+  expect_error([&] { LRFinder(net, optimizer).range_test(step, RangeTestOptions().num_iters(5)); },
+               "LRFinder: expected the optimizer's save() and load() to carry its state of");
+  expect_bitwise_equal(net.parameters(), params);
+  EXPECT_EQ(optimizer.param_groups()[0].options().get_lr(), 1e-3);
+}
+
 TEST(LRFinderRestore, SnapshotFileIsExactAndRemoved) {
   const TempDir dir;
   const std::string path = dir.file("snapshot.pt");

@@ -143,6 +143,85 @@ TEST(DecaySchedulerErrors, RejectBadOptions) {
       "ExponentialLR: expected the optimizer's lr to be positive and finite, but got 0");
 }
 
+// Options whose LR leaves the doubles at an iteration the schedule reaches are rejected: up front
+// where the schedule is bounded (1cycle's total_steps, multistep's milestones), at the step into it
+// where the LR grows without end (gamma > 1), and never with a non-finite LR in the optimizer.
+TEST(FiniteLrErrors, OneCycleRejectsDivFactorsThatOverflowTheLr) {
+  using torchclr::OneCycleLR;
+  using torchclr::OneCycleLROptions;
+  auto opt = make_optimizer("sgd", {0.1});
+  expect_error([&] { OneCycleLR(*opt.optimizer, OneCycleLROptions(0.1, 100).div_factor(1e-310)); },
+               "OneCycleLR: expected a finite initial LR (max_lr / div_factor), but got inf for "
+               "param group 0 (max_lr 0.1, div_factor 1e-310)");
+  expect_error(
+      [&] {
+        OneCycleLR(*opt.optimizer,
+                   OneCycleLROptions(0.1, 100).div_factor(1e-300).final_div_factor(1e-10));
+      },
+      "OneCycleLR: expected a finite minimum LR (max_lr / div_factor / final_div_factor), but "
+      "got inf for param group 0");
+}
+
+TEST(FiniteLrErrors, MultiStepRejectsAGammaThatOverflowsAtTheLastMilestone) {
+  auto opt = make_optimizer("sgd", {0.1});
+  expect_error(
+      [&] {
+        torchclr::MultiStepLR(*opt.optimizer, torchclr::MultiStepLROptions({10, 20}).gamma(1e200));
+      },
+      "MultiStepLR: expected a finite LR after every milestone, but lr 0.1 x gamma 1e+200 ^ 2 "
+      "is inf for param group 0");
+  // One milestone: 1e199 is large but finite, so accepted.
+  torchclr::MultiStepLR one(*opt.optimizer, torchclr::MultiStepLROptions({10}).gamma(1e200));
+  EXPECT_DOUBLE_EQ(one.lr_at(10, 0), 1e199);
+}
+
+TEST(FiniteLrErrors, ExponentialStopsAtTheStepWhoseLrWouldBeInfinite) {
+  auto opt = make_optimizer("sgd", {0.1});
+  torchclr::ExponentialLR exp(*opt.optimizer, torchclr::ExponentialLROptions(1e200));
+  exp.step();  // 1e199: finite
+  EXPECT_DOUBLE_EQ(exp.get_last_lr()[0], 1e199);
+  expect_error([&] { exp.step(); },
+               "ExponentialLR: expected a finite LR at every iteration, but gamma 1e+200 takes "
+               "param group 0's LR past the largest double at iteration 2");
+  EXPECT_DOUBLE_EQ(exp.get_last_lr()[0], 1e199);  // the optimizer keeps a finite LR
+  EXPECT_EQ(exp.last_step(), 1);
+  auto other = make_optimizer("sgd", {0.1});
+  expect_error(
+      [&] {
+        torchclr::ExponentialLR(*other.optimizer,
+                                torchclr::ExponentialLROptions(1e200).last_step(5));
+      },
+      "at iteration 2");
+  // Decay never overflows, however long it runs.
+  auto decay = make_optimizer("sgd", {0.1});
+  torchclr::ExponentialLR slow(*decay.optimizer,
+                               torchclr::ExponentialLROptions(0.5).last_step(4000000000));
+  EXPECT_EQ(slow.get_last_lr()[0], 0.0);
+}
+
+TEST(FiniteLrErrors, ExpRangeStopsAtTheStepWhoseLrWouldBeInfinite) {
+  auto opt = make_optimizer("sgd", {0.1});
+  CyclicLR cyclic(*opt.optimizer, CyclicLROptions(1e-3, 6e-3)
+                                      .step_size_up(2)
+                                      .mode(torchclr::CyclicMode::ExpRange)
+                                      .gamma(1e100)
+                                      .cycle_momentum(false));
+  std::string message;
+  for (int t = 0; t < 10 && message.empty(); ++t) {
+    try {
+      cyclic.step();
+    } catch (const c10::Error& e) {
+      message = e.what_without_backtrace();
+    }
+    EXPECT_TRUE(std::isfinite(cyclic.get_last_lr()[0])) << "iteration " << cyclic.last_step();
+  }
+  EXPECT_NE(message.find("CyclicLR: expected a finite LR at every iteration, but gamma 1e+100 "
+                         "takes param group 0's LR past the largest double at iteration 4"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(cyclic.last_step(), 3);
+}
+
 TEST(CheckpointErrors, RejectsAnotherSchedulerType) {
   auto opt = make_optimizer("sgd", {0.1});
   CyclicLR cyclic(*opt.optimizer, CyclicLROptions(1e-3, 6e-3));

@@ -45,6 +45,58 @@ TEST(SchedulesErrors, StepConstantPolynomialLambda) {
                "LambdaLR: expected a factor function, but got an empty one for param group 0");
 }
 
+// StepLR with gamma > 1 grows without end: the step into the first iteration whose LR would not
+// be finite is an error, and the optimizer keeps the last finite LR.
+TEST(SchedulesErrors, StepLrStopsAtTheStepWhoseLrWouldBeInfinite) {
+  auto opt = make_optimizer("sgd", {0.1});
+  StepLR step(*opt.optimizer, StepLROptions(2).gamma(1e200));
+  step.step();
+  step.step();  // iteration 2: 1e199, finite
+  EXPECT_DOUBLE_EQ(step.get_last_lr()[0], 1e199);
+  step.step();  // iteration 3: still 1e199
+  expect_error([&] { step.step(); },
+               "StepLR: expected a finite LR at every iteration, but gamma 1e+200 takes param "
+               "group 0's LR past the largest double at iteration 4");
+  EXPECT_DOUBLE_EQ(step.get_last_lr()[0], 1e199);
+  EXPECT_EQ(step.last_step(), 3);
+  auto other = make_optimizer("sgd", {0.1});
+  expect_error([&] { StepLR(*other.optimizer, StepLROptions(2).gamma(1e200).last_step(9)); },
+               "at iteration 4");
+  // Decay never overflows, however long it runs.
+  auto decay = make_optimizer("sgd", {0.1});
+  StepLR slow(*decay.optimizer, StepLROptions(1).gamma(0.5).last_step(4000000000));
+  EXPECT_EQ(slow.get_last_lr()[0], 0.0);
+}
+
+// Schedules whose options each pass but whose LRs overflow together: the scheduler refuses the
+// iteration before the optimizer sees an infinite LR.
+TEST(SchedulesErrors, LrsThatOverflowTogetherAreAnErrorAtThatIteration) {
+  auto opt = make_optimizer("sgd", {0.1});
+  auto& o = *opt.optimizer;
+  auto a = std::make_shared<ExponentialLR>(o, ExponentialLROptions(1e200));
+  auto b = std::make_shared<ExponentialLR>(o, ExponentialLROptions(1e200));
+  ChainedScheduler chained(o, Children{a, b});
+  EXPECT_DOUBLE_EQ(chained.get_last_lr()[0], 0.1);
+  expect_error([&] { chained.step(); },
+               "ChainedScheduler: expected a finite LR at every iteration, but param group 0's "
+               "LR at iteration 1 is inf; the optimizer keeps its last finite LR");
+  EXPECT_DOUBLE_EQ(chained.get_last_lr()[0], 0.1);
+  EXPECT_EQ(chained.last_step(), 0);
+
+  auto big = make_optimizer("sgd", {1e10});
+  const auto huge = [](int64_t t) { return t < 2 ? 1.0 : 1e300; };
+  LambdaLR lambda(*big.optimizer, LambdaLROptions(huge));
+  lambda.step();
+  expect_error([&] { lambda.step(); }, "LambdaLR: expected a finite LR at every iteration, "
+                                       "but param group 0's LR at iteration 2 is inf");
+  EXPECT_DOUBLE_EQ(lambda.get_last_lr()[0], 1e10);
+  EXPECT_EQ(lambda.last_step(), 1);
+  // Through LibTorch's LRScheduler::step() too.
+  torch::optim::LRScheduler& base = lambda;
+  expect_error([&] { base.step(); }, "LambdaLR: expected a finite LR at every iteration");
+  EXPECT_DOUBLE_EQ(lambda.get_last_lr()[0], 1e10);
+}
+
 TEST(SchedulesErrors, CosineAndWarmRestarts) {
   auto opt = make_optimizer("sgd", {0.1});
   auto& o = *opt.optimizer;

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "checkpoint.h"
 #include "report.h"
 
 namespace fs = std::filesystem;
@@ -297,21 +298,22 @@ std::string write_report(const CompareOptions& options, const std::vector<Compar
   } else {
     doc << "A short run of each policy; far too short to compare with the paper's figures.\n\n";
   }
-  doc << table_note(dataset) << "\n\n"
+  doc << table_note(dataset, options.seed) << "\n\n"
       << md.str() << "\n"
       << "![test accuracy](accuracy.png)\n\n![learning rate](lr.png)\n\n"
       << "- Command: `" << run_command(options.command) << "`\n"
       << "- Machine: " << machine_description() << ", " << options.threads << " threads, "
       << options.device.str() << ", LibTorch " << torch_version() << "\n"
       << "- Each run's exact `cifar10 train` command is in its `summary.json`.\n";
-  std::ofstream(options.out_dir + "/results.md", std::ios::trunc) << doc.str();
+  replace_file(options.out_dir + "/results.md", doc.str());
   return md.str();
 }
 
-std::string table_note(const std::string& dataset) {
+std::string table_note(const std::string& dataset, uint64_t seed) {
   return "Data: " + dataset +
          ". Accuracy: the whole 10,000-image test set after the last iteration (final) and the "
-         "best of the evaluations along the way (best). Single runs, seed 1.";
+         "best of the evaluations along the way (best). Single runs, seed " +
+         std::to_string(seed) + ".";
 }
 
 bool write_plots(const std::string& out_dir, const std::vector<CompareRow>& rows) {
@@ -321,11 +323,12 @@ bool write_plots(const std::string& out_dir, const std::vector<CompareRow>& rows
   }
   if (present.empty()) return false;
   const auto script_path = out_dir + "/plots.gp";
-  std::ofstream gp(script_path, std::ios::trunc);
+  const std::vector<std::string> images = {out_dir + "/accuracy.png", out_dir + "/lr.png"};
+  std::ostringstream gp;
   gp << "set datafile separator ','\n"
      << "set terminal pngcairo size 1000,600 noenhanced\n"
      << "set key below\nset grid\nset xlabel 'iteration'\n"
-     << "set output '" << out_dir << "/accuracy.png'\n"
+     << "set output '" << gnuplot_output(images[0]) << "'\n"
      << "set ylabel 'test accuracy (%)'\nset title 'CIFAR-10 test accuracy'\n"
      << "plot ";
   for (size_t i = 0; i < present.size(); ++i) {
@@ -333,7 +336,7 @@ bool write_plots(const std::string& out_dir, const std::vector<CompareRow>& rows
        << "/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title '" << present[i]->label
        << "'";
   }
-  gp << "\nset output '" << out_dir << "/lr.png'\n"
+  gp << "\nset output '" << gnuplot_output(images[1]) << "'\n"
      << "set logscale y\nset ylabel 'learning rate'\nset title 'Learning rate (multiplier-1 "
         "group)'\nplot ";
   for (size_t i = 0; i < present.size(); ++i) {
@@ -343,8 +346,8 @@ bool write_plots(const std::string& out_dir, const std::vector<CompareRow>& rows
        << "::1 using 1:2 with lines title '" << r.label << "'";
   }
   gp << "\n";
-  gp.close();
-  return run_gnuplot(script_path);
+  replace_file(script_path, gp.str());
+  return run_gnuplot(script_path, images);
 }
 
 std::string run_compare(const CompareOptions& options, const DataPair& data) {
@@ -379,6 +382,7 @@ std::string run_compare(const CompareOptions& options, const DataPair& data) {
     o.label = r.id;
     if (finished(dir, o.iterations)) {
       std::cerr << r.id << ": already done in " << dir << "\n";
+      fs::remove(o.checkpoint);  // left by a kill between the summary and its removal
       continue;
     }
     if (fs::is_regular_file(o.checkpoint)) o.resume = o.checkpoint;

@@ -60,10 +60,11 @@ std::string run_compare(const CompareOptions& options, const DataPair& data);
 std::string write_report(const CompareOptions& options, const std::vector<CompareRow>& rows,
                          const std::string& dataset);
 
-/// The paragraph under the table: the data and what "final" and "best" mean.
-std::string table_note(const std::string& dataset);
+/// The paragraph under the table: the data, the seed and what "final" and "best" mean.
+std::string table_note(const std::string& dataset, uint64_t seed);
 
-/// accuracy.png and lr.png from the rows' CSVs, through gnuplot.
+/// accuracy.png and lr.png from the rows' CSVs, through gnuplot (each replaced whole, never left
+/// half-drawn).
 bool write_plots(const std::string& out_dir, const std::vector<CompareRow>& rows);
 
 }  // namespace cifar10

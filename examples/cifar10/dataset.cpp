@@ -15,8 +15,40 @@ namespace {
 constexpr int64_t kImageSide = 32;
 constexpr int64_t kPlane = kImageSide * kImageSide;
 
+// A data directory that exists but is a file: said as such, not as "does not exist".
+void check_not_a_file(const char* dataset, const std::string& root) {
+  TORCH_CHECK(!fs::exists(root) || fs::is_directory(root), dataset, ": expected --data-dir to be ",
+              "a directory, but '", root, "' is a file, not a directory");
+}
+
+// Records per file and images per split that differ from the official releases.
+std::vector<std::string> count_warnings(const DataPair& pair, const std::string& root) {
+  std::vector<std::string> warnings;
+  if (pair.kind == DatasetKind::Cifar10) {
+    for (const auto split : {Split::Train, Split::Test}) {
+      for (const auto& path : cifar10_files(root, split)) {
+        const auto records = static_cast<int64_t>(fs::file_size(path)) / kCifarRecordBytes;
+        if (records != kCifarRecordsPerFile) {
+          warnings.push_back(path + " holds " + std::to_string(records) + " records, not " +
+                             std::to_string(kCifarRecordsPerFile));
+        }
+      }
+    }
+  }
+  const int64_t expected_train = pair.kind == DatasetKind::Cifar10 ? 50000 : 60000;
+  if (pair.train.size() != expected_train || pair.test.size() != 10000) {
+    warnings.push_back("the official release has " + std::to_string(expected_train) +
+                       " training and 10000 test images, but these files hold " +
+                       std::to_string(pair.train.size()) + " and " +
+                       std::to_string(pair.test.size()) +
+                       ": results are not comparable with the paper's");
+  }
+  return warnings;
+}
+
 std::string batches_dir(const std::string& root) {
   TORCH_CHECK(!root.empty(), "CIFAR-10: no data directory given");
+  check_not_a_file("CIFAR-10", root);
   TORCH_CHECK(fs::is_directory(root), "CIFAR-10: data directory '", root,
               "' does not exist (expected the cifar-10-batches-bin directory of the binary "
               "release, or a directory that contains it)");
@@ -112,6 +144,7 @@ ImageData read_cifar10(const std::string& root, Split split) {
 }
 
 ImageData read_fashion_mnist(const std::string& root, Split split) {
+  check_not_a_file("Fashion-MNIST", root);
   TORCH_CHECK(fs::is_directory(root), "Fashion-MNIST: data directory '", root,
               "' does not exist (Debian's dataset-fashion-mnist package installs it in "
               "/usr/share/datasets/fashion-mnist)");
@@ -158,16 +191,23 @@ DataPair load_data(DatasetKind kind, const std::string& dir) {
     pair.train = read_cifar10(root, Split::Train);
     pair.test = read_cifar10(root, Split::Test);
     pair.description = "CIFAR-10 (" + batches_dir(root) + ")";
+    pair.warnings = count_warnings(pair, root);
   } else {
     const std::string root = dir.empty() ? "/usr/share/datasets/fashion-mnist" : dir;
     pair.train = read_fashion_mnist(root, Split::Train);
     pair.test = read_fashion_mnist(root, Split::Test);
     pair.description = "Fashion-MNIST (" + root + ", padded to 32x32)";
+    pair.warnings = count_warnings(pair, root);
   }
   const auto mean = mean_image(pair.train);
   subtract_mean(pair.train, mean);
   subtract_mean(pair.test, mean);
   return pair;
+}
+
+std::string describe_counts(const DataPair& data) {
+  return data.description + ": " + std::to_string(data.train.size()) + " training and " +
+         std::to_string(data.test.size()) + " test images";
 }
 
 std::string find_cifar10_dir() {

@@ -58,11 +58,17 @@ struct DataPair {
   ImageData test;
   DatasetKind kind = DatasetKind::Cifar10;
   std::string description;  ///< e.g. "CIFAR-10 (data/cifar10/cifar-10-batches-bin)"
+  /// What differs from the official release: a file with another number of records, other
+  /// totals than 50,000 and 10,000 images (Fashion-MNIST: 60,000 and 10,000). Empty when none.
+  std::vector<std::string> warnings;
 };
 
 /// Loads `kind` from `dir` (for Fashion-MNIST an empty `dir` means Debian's
 /// /usr/share/datasets/fashion-mnist) and subtracts the training mean from both splits.
 DataPair load_data(DatasetKind kind, const std::string& dir);
+
+/// "CIFAR-10 (...): 50000 training and 10000 test images".
+std::string describe_counts(const DataPair& data);
 
 /// Where CIFAR-10 is looked for when no directory is given: `$CIFAR10_DIR`, then
 /// `data/cifar10` under the working directory. Returns "" when neither holds the binary release.

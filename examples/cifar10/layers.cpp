@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <set>
 #include <vector>
 
 namespace cifar10 {
@@ -487,4 +489,14 @@ Tensor within_channel_lrn(const Tensor& x, int64_t size, double alpha, double be
 }
 
 }  // namespace composed
+int64_t fused_layer_threads(int64_t planes) {
+  std::mutex mutex;
+  std::set<int> threads;
+  at::parallel_for(0, planes, kPlaneGrain, [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> lock(mutex);
+    threads.insert(at::get_thread_num());
+  });
+  return static_cast<int64_t>(threads.size());
+}
+
 }  // namespace cifar10

@@ -25,6 +25,10 @@ torch::Tensor relu_avg_pool(const torch::Tensor& x, int64_t kernel = 3, int64_t 
 torch::Tensor within_channel_lrn(const torch::Tensor& x, int64_t size = 3, double alpha = 5e-5,
                                  double beta = 0.75);
 
+/// How many of LibTorch's intra-op threads (torch::set_num_threads) the fused layers' loop over
+/// `planes` planes runs on: 1 when this file was built without the OpenMP that LibTorch uses.
+int64_t fused_layer_threads(int64_t planes);
+
 /// The same three layers composed from LibTorch's own operators: the reference the fused
 /// versions are tested against.
 namespace composed {

@@ -10,7 +10,10 @@
 #include <torchclr/distributed.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cmath>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -22,6 +25,51 @@
 #include "train.h"
 
 namespace {
+
+// CLI11's own checks print their bounds with std::to_string (a 309-digit DBL_MAX), and its
+// integer conversion clamps values past 64 bits and reads "010" as octal. These checks run on
+// the text first and say what was expected and what was given; CLI11 prefixes the flag.
+template <typename Int>
+CLI::Validator integer_in(Int min, Int max) {
+  const std::string expected =
+      "an integer between " + std::to_string(min) + " and " + std::to_string(max);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        Int value{};
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        const bool leading_zero = text.size() > 1 && text[0] == '0';
+        if (error == std::errc() && stop == end && !leading_zero && value >= min && value <= max) {
+          return "";
+        }
+        return "expected " + expected + ", but got '" + text + "'";
+      },
+      expected);
+}
+
+CLI::Validator integer_at_least(int64_t min) {
+  return integer_in<int64_t>(min, std::numeric_limits<int64_t>::max());
+}
+
+// A finite number above `min` (or at least `min` when `inclusive`) and at most `max`.
+CLI::Validator number_in(double min, bool inclusive, double max, const std::string& expected) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double value = 0;
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error == std::errc() && stop == end && std::isfinite(value) &&
+            (inclusive ? value >= min : value > min) && value <= max) {
+          return "";
+        }
+        return "expected " + expected + ", but got '" + text + "'";
+      },
+      expected);
+}
+
+CLI::Validator positive_number() {
+  return number_in(0.0, false, std::numeric_limits<double>::max(), "a positive finite number");
+}
 
 struct Common {
   std::string dataset = "auto";
@@ -40,12 +88,13 @@ void add_common(CLI::App& app, Common& common) {
                  "CIFAR-10's cifar-10-batches-bin (or its parent); default $CIFAR10_DIR or "
                  "data/cifar10. Fashion-MNIST: default /usr/share/datasets/fashion-mnist");
   app.add_option("--threads", common.threads, "intra-op threads (default: all cores)")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_in<int>(1, 4096))
       ->capture_default_str();
   app.add_option("--device", common.device, "cpu or cuda")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   app.add_option("--seed", common.seed, "initialisation and data-order seed")
+      ->check(integer_in<uint64_t>(0, std::numeric_limits<uint64_t>::max()))
       ->capture_default_str();
 }
 
@@ -83,10 +132,15 @@ torch::Device setup(const Common& common) {
   return torch::kCPU;
 }
 
+// Loads the data and says how many images there are, warning where the files differ from the
+// official release (a file cut short trains on fewer images).
 cifar10::DataPair load(const Common& common, cifar10::DatasetKind kind) {
   std::cerr << "loading " << (kind == cifar10::DatasetKind::Cifar10 ? "CIFAR-10" : "Fashion-MNIST")
             << "...\n";
-  return cifar10::load_data(kind, common.data_dir);
+  auto data = cifar10::load_data(kind, common.data_dir);
+  std::cerr << cifar10::describe_counts(data) << "\n";
+  for (const auto& warning : data.warnings) std::cerr << "warning: " << warning << "\n";
+  return data;
 }
 
 // "argv0 train --dataset ... --threads N": the start of a command that reproduces a run.
@@ -112,20 +166,22 @@ struct Distributed {
 void add_distributed(CLI::App& app, Distributed& d) {
   app.add_option("--world-size", d.world_size,
                  "data-parallel ranks (c10d: Gloo on CPU, NCCL on CUDA)")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_at_least(1))
       ->capture_default_str();
   app.add_option("--rank", d.rank, "this process's rank, 0 to world size - 1")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_at_least(0))
       ->capture_default_str();
   app.add_option("--master-addr", d.master_addr, "rank 0's TCPStore address")
       ->capture_default_str();
-  app.add_option("--master-port", d.master_port, "rank 0's TCPStore port")->capture_default_str();
+  app.add_option("--master-port", d.master_port, "rank 0's TCPStore port")
+      ->check(integer_in<int64_t>(1, 65535))
+      ->capture_default_str();
   app.add_option("--init-file", d.init_file,
                  "rendezvous through this shared file (FileStore) instead of TCP");
   app.add_option("--dist-timeout", d.timeout,
                  "seconds to wait for the other ranks (rendezvous and every collective) before "
                  "failing")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
 }
 
@@ -153,7 +209,7 @@ int main(int argc, char** argv) {
   Common train_common;
   cifar10::TrainOptions train_options;
   std::string policy = "fixed", optimizer = "sgd", milestones, stages;
-  double gamma = 0.0;
+  double gamma = 0.0;  // only when given
   std::string out_dir = "results/train";
   auto* train_cmd = app.add_subcommand("train", "train with one LR policy");
   add_common(*train_cmd, train_common);
@@ -164,27 +220,32 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(cifar10::optimizer_names()))
       ->capture_default_str();
   train_cmd->add_option("--iters", train_options.iterations, "training iterations")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_at_least(1))
       ->capture_default_str();
   train_cmd->add_option("--batch-size", train_options.batch_size, "images per iteration")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_at_least(1))
       ->capture_default_str();
   train_cmd
       ->add_option("--base-lr", train_options.policy.base_lr,
                    "fixed/multistep/exp LR; lower bound of cyclical policies; decay's end")
+      ->check(positive_number())
       ->capture_default_str();
   train_cmd
       ->add_option("--max-lr", train_options.policy.max_lr,
                    "upper bound of cyclical policies and onecycle; decay's start")
+      ->check(positive_number())
       ->capture_default_str();
   train_cmd
       ->add_option("--step-size", train_options.policy.step_size,
                    "iterations of half a cycle; decay's length")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_at_least(1))
       ->capture_default_str();
-  train_cmd->add_option("--gamma", gamma,
-                        "exp and exp_range: LR factor per iteration (default 0.99994); "
-                        "multistep: factor at each milestone (default 0.1)");
+  auto* gamma_option =
+      train_cmd
+          ->add_option("--gamma", gamma,
+                       "exp and exp_range: LR factor per iteration (default 0.99994); "
+                       "multistep: factor at each milestone (default 0.1)")
+          ->check(positive_number());
   train_cmd->add_option("--milestones", milestones,
                         "multistep: comma-separated iterations (default 6/7 and 13/14 of --iters)");
   train_cmd->add_option("--stages", stages,
@@ -194,7 +255,7 @@ int main(int argc, char** argv) {
   train_cmd
       ->add_option("--eval-every", train_options.eval_every,
                    "test every N iterations and at the end (0: never)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_at_least(0))
       ->capture_default_str();
   train_cmd->add_option("--checkpoint", train_options.checkpoint,
                         "write model, optimizer and scheduler here at every test and at the end");
@@ -211,21 +272,30 @@ int main(int argc, char** argv) {
   auto* range_cmd = app.add_subcommand(
       "range-test", "Smith's LR range test: the LR rises linearly, accuracy and loss are recorded");
   add_common(*range_cmd, range_common);
-  range_cmd->add_option("--start-lr", range_options.start_lr)->capture_default_str();
-  range_cmd->add_option("--end-lr", range_options.end_lr)->capture_default_str();
+  range_cmd->add_option("--start-lr", range_options.start_lr)
+      ->check(positive_number())
+      ->capture_default_str();
+  range_cmd->add_option("--end-lr", range_options.end_lr)
+      ->check(positive_number())
+      ->capture_default_str();
   range_cmd->add_option("--epochs", range_options.epochs, "length of the sweep in epochs")
+      ->check(positive_number())
       ->capture_default_str();
   range_cmd->add_option("--optimizer", range_options.optimizer)
       ->check(CLI::IsMember(cifar10::optimizer_names()))
       ->capture_default_str();
-  range_cmd->add_option("--batch-size", range_options.batch_size)->capture_default_str();
+  range_cmd->add_option("--batch-size", range_options.batch_size)
+      ->check(integer_at_least(1))
+      ->capture_default_str();
   range_cmd
       ->add_option("--eval-every", range_options.eval_every,
                    "measure test accuracy every N iterations")
+      ->check(integer_at_least(1))
       ->capture_default_str();
   range_cmd
       ->add_option("--eval-images", range_options.eval_images,
                    "test images per accuracy measurement")
+      ->check(integer_at_least(1))
       ->capture_default_str();
   range_cmd->add_option("--out", range_options.out_dir)->capture_default_str();
   Distributed range_distributed;
@@ -247,14 +317,17 @@ int main(int argc, char** argv) {
   compare_cmd
       ->add_option("--scale", compare_options.scale,
                    "multiply every iteration count and step size (0.2: five times shorter)")
-      ->check(CLI::Range(1e-4, 1.0))
+      ->check(number_in(0.0, false, 1.0, "a number in (0, 1]"))
       ->capture_default_str();
   compare_cmd
       ->add_option("--demo-iters", compare_options.demo_iterations, "iterations of each demo run")
+      ->check(integer_at_least(4))
       ->capture_default_str();
   compare_cmd->add_option("--rows", rows, "comma-separated row ids to run (default: all)");
-  compare_cmd->add_option("--eval-every", compare_options.eval_every,
-                          "test every N iterations (default: 1000 x scale, at least 500)");
+  compare_cmd
+      ->add_option("--eval-every", compare_options.eval_every,
+                   "test every N iterations (default: 1000 x scale, at least 500)")
+      ->check(integer_at_least(0));
   compare_cmd->add_flag("--report-only", compare_options.report_only,
                         "only rewrite results.md and the plots from the runs already in --out");
   compare_cmd
@@ -272,10 +345,11 @@ int main(int argc, char** argv) {
       auto& p = train_options.policy;
       p.policy = cifar10::parse_policy(policy);
       p.iterations = train_options.iterations;
-      if (gamma > 0) p.gamma = gamma;
+      if (gamma_option->count() > 0) p.gamma = gamma;
       if (!milestones.empty()) p.milestones = cifar10::parse_milestones(milestones);
       if (!stages.empty()) p.stages = cifar10::parse_stages(stages);
       train_options.optimizer = cifar10::parse_optimizer(optimizer);
+      cifar10::check_train_options(train_options);  // before the data is loaded
       train_options.seed = train_common.seed;
       train_options.threads = train_common.threads;
       train_options.group = make_group(train_distributed, device);
@@ -290,7 +364,8 @@ int main(int argc, char** argv) {
                   << out_dir << ")\n";
         return 3;
       }
-      std::cout << "policy " << policy << ", " << result.iterations << " iterations: ";
+      std::cout << "policy " << policy << ", " << result.iterations << " iterations"
+                << (result.already_finished ? " (already finished)" : "") << ": ";
       if (result.final_test_accuracy) {
         std::cout << "test accuracy " << *result.final_test_accuracy << "% (best "
                   << *result.best_test_accuracy << "%), ";

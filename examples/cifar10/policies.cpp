@@ -10,6 +10,10 @@
 #include <torchclr/one_cycle_lr.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <optional>
 #include <sstream>
 
 namespace cifar10 {
@@ -73,6 +77,45 @@ std::unique_ptr<torch::optim::OptimizerOptions> make_options(OptimizerKind kind,
   TORCH_CHECK(false, "unknown optimizer");
 }
 
+// The comma-separated items of `text`; nullopt when one is empty (a leading, trailing or doubled
+// comma).
+std::optional<std::vector<std::string>> split_items(const std::string& text) {
+  std::vector<std::string> items;
+  size_t begin = 0;
+  for (;;) {
+    const auto comma = text.find(',', begin);
+    items.push_back(text.substr(begin, comma == std::string::npos ? comma : comma - begin));
+    if (items.back().empty()) return std::nullopt;
+    if (comma == std::string::npos) return items;
+    begin = comma + 1;
+  }
+}
+
+// The network's weights are float32, and LibTorch refuses an LR beyond the largest float; the
+// biases' LR is twice the policy's.
+constexpr double kLargestLr = std::numeric_limits<float>::max() / 2.0;
+
+// A growing exponential (gamma > 1) must keep the LR within a float up to the end of the run:
+// its peak is the LR of exp at the last iteration, the envelope of exp_range there, or
+// multistep's LR after its last milestone.
+void check_lr_stays_finite(const PolicyOptions& o) {
+  const double gamma = o.effective_gamma();
+  if (!(gamma > 1)) return;
+  const double end = static_cast<double>(std::max<int64_t>(o.iterations, 1));
+  double peak = 0.0;
+  if (o.policy == Policy::Exp) {
+    peak = o.base_lr * std::pow(gamma, end);
+  } else if (o.policy == Policy::ExpRange) {
+    double max_lr = o.max_lr;
+    for (const auto& s : o.stages) max_lr = std::max(max_lr, s.max_lr);
+    peak = max_lr * std::pow(gamma, end);
+  } else if (o.policy == Policy::MultiStep) {
+    peak = o.base_lr * std::pow(gamma, static_cast<double>(o.effective_milestones().size()));
+  }
+  TORCH_CHECK(peak <= kLargestLr, "--gamma: expected a value that keeps the LR finite (at most ",
+              kLargestLr, ") over the ", o.iterations, " iterations of the run, but got ", gamma);
+}
+
 std::string number(double value) {
   std::ostringstream out;
   out << value;
@@ -122,36 +165,40 @@ std::vector<std::string> optimizer_names() {
 }
 
 std::vector<CyclicStage> parse_stages(const std::string& text) {
+  const auto items = split_items(text);
+  TORCH_CHECK(items.has_value(),
+              "--stages: expected BASE:MAX:STEP:UNTIL items separated by single commas, but got '",
+              text, "'");
   std::vector<CyclicStage> stages;
-  std::stringstream list(text);
-  std::string item;
-  while (std::getline(list, item, ',')) {
+  for (const auto& item : *items) {
     CyclicStage stage{};
     char c1 = 0, c2 = 0, c3 = 0;
     std::istringstream in(item);
     in >> stage.base_lr >> c1 >> stage.max_lr >> c2 >> stage.step_size >> c3 >> stage.until;
     TORCH_CHECK(in && c1 == ':' && c2 == ':' && c3 == ':' && (in >> std::ws).eof(),
-                "stages: expected BASE:MAX:STEP:UNTIL, but got '", item, "'");
+                "--stages: expected BASE:MAX:STEP:UNTIL, but got '", item, "'");
     TORCH_CHECK(stage.step_size >= 1 && stage.base_lr > 0 && stage.max_lr >= stage.base_lr,
-                "stages: expected 0 < BASE <= MAX and STEP >= 1, but got '", item, "'");
+                "--stages: expected 0 < BASE <= MAX and STEP >= 1, but got '", item, "'");
+    TORCH_CHECK(stage.until >= 1, "--stages: expected UNTIL >= 1, but got '", item, "'");
     TORCH_CHECK(stages.empty() || stage.until > stages.back().until,
-                "stages: expected increasing UNTIL iterations, but got '", item, "'");
+                "--stages: expected increasing UNTIL iterations, but got '", item, "'");
     stages.push_back(stage);
   }
-  TORCH_CHECK(!stages.empty(), "stages: expected at least one BASE:MAX:STEP:UNTIL");
   return stages;
 }
 
 std::vector<int64_t> parse_milestones(const std::string& text) {
+  const auto items = split_items(text);
+  TORCH_CHECK(items.has_value(), "--milestones: expected comma-separated iterations, but got '",
+              text, "'");
   std::vector<int64_t> milestones;
-  std::stringstream list(text);
-  std::string item;
-  while (std::getline(list, item, ',')) {
+  for (const auto& item : *items) {
     int64_t value = 0;
     std::istringstream in(item);
     in >> value;
     TORCH_CHECK(in && in.eof(),  // the whole item is the number
                 "--milestones: expected comma-separated iterations, but got '", text, "'");
+    TORCH_CHECK(value >= 1, "--milestones: expected iterations >= 1, but got '", text, "'");
     milestones.push_back(value);
   }
   return milestones;
@@ -161,10 +208,49 @@ std::string format_stages(const std::vector<CyclicStage>& stages) {
   std::string text;
   for (const auto& s : stages) {
     if (!text.empty()) text += ",";
-    text += number(s.base_lr) + ":" + number(s.max_lr) + ":" + std::to_string(s.step_size) + ":" +
-            std::to_string(s.until);
+    text += exact_number(s.base_lr) + ":" + exact_number(s.max_lr) + ":" +
+            std::to_string(s.step_size) + ":" + std::to_string(s.until);
   }
   return text;
+}
+
+std::string exact_number(double value) {
+  std::ostringstream out;
+  for (int digits = 6; digits <= 17; ++digits) {
+    out.str("");
+    out.precision(digits);
+    out << value;
+    if (!std::isfinite(value) || std::strtod(out.str().c_str(), nullptr) == value) break;
+  }
+  return out.str();
+}
+
+void check_policy_options(const PolicyOptions& o) {
+  const auto check_lr = [](const char* flag, double lr) {
+    TORCH_CHECK(std::isfinite(lr) && lr > 0, flag, ": expected a positive finite number, but got ",
+                lr);
+    TORCH_CHECK(lr <= kLargestLr, flag, ": expected at most ", kLargestLr,
+                " (half the largest float: the biases' LR is twice it), but got ", lr);
+  };
+  check_lr("--base-lr", o.base_lr);
+  const bool bounded = o.policy == Policy::Decay || o.policy == Policy::OneCycle ||
+                       (is_cyclic(o.policy) && o.stages.empty());
+  if (bounded) {
+    check_lr("--max-lr", o.max_lr);
+    TORCH_CHECK(o.step_size >= 1, "--step-size: expected an integer >= 1, but got ", o.step_size);
+    const bool strictly = o.policy == Policy::OneCycle;
+    TORCH_CHECK(strictly ? o.base_lr < o.max_lr : o.base_lr <= o.max_lr, "--base-lr: expected a ",
+                strictly ? "value below" : "value at most", " --max-lr (", o.max_lr, ") for ",
+                policy_name(o.policy), ", but got ", o.base_lr);
+  }
+  if (o.gamma) {
+    TORCH_CHECK(std::isfinite(*o.gamma) && *o.gamma > 0,
+                "--gamma: expected a positive finite number, but got ", *o.gamma);
+  }
+  for (const auto m : o.milestones) {
+    TORCH_CHECK(m >= 1, "--milestones: expected iterations >= 1, but got ", m);
+  }
+  check_lr_stays_finite(o);
 }
 
 double PolicyOptions::effective_gamma() const {
@@ -266,6 +352,7 @@ Schedule::Schedule(torch::optim::Optimizer& optimizer, OptimizerKind kind, Polic
       options_(std::move(options)),
       multipliers_(std::move(multipliers)),
       iteration_(start) {
+  check_policy_options(options_);
   TORCH_CHECK(multipliers_.size() == optimizer_.param_groups().size(), "Schedule: expected ",
               optimizer_.param_groups().size(), " LR multipliers, but got ", multipliers_.size());
   TORCH_CHECK(options_.stages.empty() || is_cyclic(options_.policy),

@@ -37,11 +37,15 @@ struct CyclicStage {
   int64_t until;
 };
 
-/// Parses "BASE:MAX:STEP:UNTIL,BASE:MAX:STEP:UNTIL,...".
+/// Parses "BASE:MAX:STEP:UNTIL,BASE:MAX:STEP:UNTIL,..." (0 < BASE <= MAX, STEP >= 1, UNTIL >= 1
+/// and increasing); anything else, an empty item included, is an error naming --stages.
 std::vector<CyclicStage> parse_stages(const std::string& text);
 /// "60000,65000" as iteration counts; anything else is an error naming the option.
 std::vector<int64_t> parse_milestones(const std::string& text);
+/// The stages as `parse_stages` reads them, every number exact.
 std::string format_stages(const std::vector<CyclicStage>& stages);
+/// The shortest text that reads back as exactly `value` ("0.001", "0.99970004499...").
+std::string exact_number(double value);
 
 /// What defines an LR schedule. LRs are those of the multiplier-1 param group.
 struct PolicyOptions {
@@ -64,6 +68,12 @@ struct PolicyOptions {
   /// "triangular2 0.001-0.006 step 2000" and the like.
   std::string describe() const;
 };
+
+/// Checks every value the policy uses, naming its flag: positive finite LRs in the order the
+/// policy needs them (--base-lr below --max-lr for onecycle, at most --max-lr for the others),
+/// --step-size >= 1, a positive finite --gamma that keeps the LR finite over the run's
+/// `iterations`, milestones >= 1.
+void check_policy_options(const PolicyOptions& options);
 
 /// Builds an optimizer with one param group per `ParamGroupSpec`; group g starts at
 /// `lr * groups[g].lr_mult`, with the settings of the paper's Caffe solvers: SGD and Nesterov

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <torchclr/lr_finder.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -11,6 +12,7 @@
 
 #include "model.h"
 #include "policies.h"
+#include "checkpoint.h"
 #include "report.h"
 #include "train.h"
 
@@ -18,6 +20,12 @@ namespace fs = std::filesystem;
 namespace F = torch::nn::functional;
 
 namespace cifar10 {
+namespace {
+
+// A sweep longer than this is a typing mistake; the bound keeps the iteration count exact.
+constexpr int64_t kMaxRangeTestIterations = int64_t{1} << 31;
+
+}  // namespace
 
 std::string run_range_test(const RangeTestCliOptions& options, const DataPair& data) {
   TORCH_CHECK(options.start_lr > 0 && options.end_lr > options.start_lr,
@@ -42,12 +50,25 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
     averager.emplace(group, model->parameters());
   }
 
+  TORCH_CHECK(options.batch_size <= data.train.size(), "--batch-size: expected at most ",
+              data.train.size(), " (the training images), but got ", options.batch_size);
+  TORCH_CHECK(options.eval_images >= 1, "--eval-images: expected at least 1, but got ",
+              options.eval_images);
+  TORCH_CHECK(options.eval_every >= 1, "--eval-every: expected at least 1, but got ",
+              options.eval_every);
+  const int64_t batches_per_epoch = data.train.size() / options.batch_size;
+  // The iteration count is converted from a double: bounded first, so the conversion is defined.
+  const double max_epochs = static_cast<double>(kMaxRangeTestIterations) / batches_per_epoch;
+  TORCH_CHECK(std::isfinite(options.epochs) && options.epochs > 0,
+              "--epochs: expected a positive finite number, but got ", options.epochs);
+  TORCH_CHECK(options.epochs <= max_epochs, "--epochs: expected at most ", max_epochs, " (",
+              kMaxRangeTestIterations, " iterations of batch size ", options.batch_size,
+              "), but got ", options.epochs);
   const ImageData train_set{data.train.images.to(device), data.train.targets.to(device)};
   const int64_t eval_images = std::min(options.eval_images, data.test.size());
   const ImageData eval_set{data.test.images.narrow(0, 0, eval_images).to(device),
                            data.test.targets.narrow(0, 0, eval_images).to(device)};
   const int64_t batch = options.batch_size;
-  const int64_t batches_per_epoch = train_set.size() / batch;
   const auto iterations = static_cast<int64_t>(options.epochs * batches_per_epoch);
   TORCH_CHECK(iterations >= 2, "range-test: expected at least 2 iterations, but --epochs ",
               options.epochs, " gives ", iterations);
@@ -119,16 +140,19 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
   summary.add("threads", static_cast<int64_t>(options.threads));
   summary.add("world_size", world);
   summary.add("dataset", data.description);
+  summary.add("train_images", data.train.size());
+  summary.add("test_images", data.test.size());
   summary.add("command", options.command);
   summary.add("machine", machine_description());
   summary.write(options.out_dir + "/summary.json");
 
   // Accuracy (the sweep's own points) on the left axis, smoothed training loss on the right.
   const auto script = options.out_dir + "/range_test.gp";
-  std::ofstream gp(script, std::ios::trunc);
+  const std::string image = options.out_dir + "/range_test.png";
+  std::ostringstream gp;
   gp << "set datafile separator ','\nset datafile missing ''\n"
      << "set terminal pngcairo size 1000,600 noenhanced\n"
-     << "set output '" << options.out_dir << "/range_test.png'\n"
+     << "set output '" << gnuplot_output(image) << "'\n"
      << "set title 'LR range test: LR rising linearly over " << options.epochs << " epochs'\n"
      << "set xlabel 'learning rate'\nset ylabel 'test accuracy (%)'\nset y2label 'training loss "
         "(smoothed)'\nset ytics nomirror\nset y2tics\nset grid\n";
@@ -141,8 +165,8 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
      << "' every ::1 using 1:4 with linespoints pt 7 ps 0.5 title 'test "
         "accuracy', '"
      << csv << "' every ::1 using 1:3 axes x1y2 with lines title 'smoothed loss'\n";
-  gp.close();
-  run_gnuplot(script);
+  replace_file(script, gp.str());
+  run_gnuplot(script, {image});
 
   out << "results: " << csv << ", " << options.out_dir << "/range_test.png\n";
   return out.str();

@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include "checkpoint.h"
+
 #include <sys/utsname.h>
 #include <torch/version.h>
 #include <unistd.h>
@@ -7,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -89,10 +92,7 @@ std::string Json::str() const {
   return out + "}\n";
 }
 
-void Json::write(const std::string& path) const {
-  std::ofstream out(path, std::ios::trunc);
-  out << str();
-}
+void Json::write(const std::string& path) const { replace_file(path, str()); }
 
 std::optional<double> json_number(const std::string& text, const std::string& key) {
   const auto at = value_position(text, key);
@@ -165,7 +165,9 @@ std::string command_line(int argc, char** argv) {
   return out;
 }
 
-bool run_gnuplot(const std::string& script_path) {
+std::string gnuplot_output(const std::string& image) { return image + ".partial"; }
+
+bool run_gnuplot(const std::string& script_path, const std::vector<std::string>& images) {
   const std::string command = "gnuplot '" + script_path + "'";
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
     std::cerr << "gnuplot not found: the plots were not drawn (the script is " << script_path
@@ -175,6 +177,14 @@ bool run_gnuplot(const std::string& script_path) {
   if (std::system(command.c_str()) != 0) {
     std::cerr << "gnuplot failed on " << script_path << "\n";
     return false;
+  }
+  for (const auto& image : images) {
+    std::error_code error;
+    std::filesystem::rename(gnuplot_output(image), image, error);
+    if (error) {
+      std::cerr << "gnuplot drew no " << gnuplot_output(image) << " (" << error.message() << ")\n";
+      return false;
+    }
   }
   return true;
 }

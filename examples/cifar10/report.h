@@ -40,7 +40,12 @@ std::string torch_version();
 /// The command line as one shell-quoted string.
 std::string command_line(int argc, char** argv);
 
-/// Runs gnuplot on `script`; returns false (and says why on stderr) when it is unavailable.
-bool run_gnuplot(const std::string& script_path);
+/// Where a gnuplot script draws `image`: beside it, renamed over it once gnuplot has succeeded.
+std::string gnuplot_output(const std::string& image);
+
+/// Runs gnuplot on `script`, which draws each of `images` at its gnuplot_output(), then renames
+/// them into place, so that a kill mid-plot never leaves a truncated image. Returns false (and
+/// says why on stderr) when gnuplot is unavailable or fails.
+bool run_gnuplot(const std::string& script_path, const std::vector<std::string>& images);
 
 }  // namespace cifar10

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 
 namespace torchclr {
 
@@ -65,7 +66,9 @@ struct CyclicLROptions {
 /// Numbers follow PyTorch's `torch.optim.lr_scheduler.CyclicLR`, with two differences that only
 /// remove failures: the position in the cycle is computed with integers, so the peak is exactly
 /// `max_lr`, and triangular2 never overflows (PyTorch raises after about 1,100 cycles). As in
-/// PyTorch, exp_range shrinks the amplitude only; `base_lr` stays fixed.
+/// PyTorch, exp_range shrinks the amplitude only; `base_lr` stays fixed. An exp_range with
+/// gamma > 1 grows without end: stepping to the first iteration whose LR would not be a finite
+/// double is an error, and the optimizer keeps the last finite LR.
 class CyclicLR : public Scheduler {
  public:
   CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options);
@@ -77,12 +80,15 @@ class CyclicLR : public Scheduler {
  private:
   void compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const override;
   bool cycles_momentum() const override { return options_.cycle_momentum(); }
+  void check_iteration(int64_t t) const override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
 
   /// One value per group for every per-group option, and step_size_down resolved.
   void expand_options();
   void validate() const;
+  /// The first iteration whose LR is not finite (exp_range with gamma > 1), and its param group.
+  std::pair<int64_t, size_t> find_first_non_finite() const;
   struct Position {
     double fraction = 0.0;  ///< 0 at the trough of the cycle, 1 at its peak
     double scale = 1.0;     ///< amplitude factor of the mode or of scale_fn
@@ -90,6 +96,7 @@ class CyclicLR : public Scheduler {
   Position position(int64_t t) const;
 
   CyclicLROptions options_;
+  std::pair<int64_t, size_t> first_non_finite_;  // find_first_non_finite() of the options
 };
 
 }  // namespace torchclr

@@ -4,6 +4,7 @@
 #include <torchclr/scheduler.h>
 
 #include <cstdint>
+#include <utility>
 
 namespace torchclr {
 
@@ -24,7 +25,9 @@ struct ExponentialLROptions {
 
 /// Exponential decay, as PyTorch's `ExponentialLR` and Caffe's "exp" policy:
 /// lr = base * gamma^t, computed in closed form (no drift from repeated products). Scales the
-/// param groups' original LRs (`Scheduler::base_lrs()`).
+/// param groups' original LRs (`Scheduler::base_lrs()`). With gamma > 1 the LR grows without
+/// end: stepping to the first iteration whose LR would not be a finite double is an error, and
+/// the optimizer keeps the last finite LR.
 class ExponentialLR : public FactorScheduler {
  public:
   ExponentialLR(torch::optim::Optimizer& optimizer, ExponentialLROptions options);
@@ -34,11 +37,15 @@ class ExponentialLR : public FactorScheduler {
 
  private:
   void multiply_factors(int64_t t, GroupSpan values) const override;
+  void check_iteration(int64_t t) const override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
   void validate() const;
+  /// The first iteration whose LR is not finite (gamma > 1), and its param group.
+  std::pair<int64_t, size_t> find_first_non_finite() const;
 
   ExponentialLROptions options_;
+  std::pair<int64_t, size_t> first_non_finite_;  // find_first_non_finite() of the options
 };
 
 }  // namespace torchclr

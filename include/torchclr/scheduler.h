@@ -74,7 +74,9 @@ struct SchedulerAccess;  // lets composites drive their children (csrc/composite
 ///
 /// After construction the optimizer holds the values of iteration 0 (or of `last_step` when
 /// resuming); after k calls of `step()` it holds those of iteration k, as in PyTorch's Python
-/// schedulers.
+/// schedulers. The optimizer never gets an LR that is not a finite double: constructing,
+/// resuming or stepping at an iteration whose LR would overflow is an error, and the optimizer
+/// keeps its last values.
 ///
 /// Base LRs: the schedules that scale the optimizer's LR (every one but `CyclicLR` and
 /// `OneCycleLR`, which set their own bounds) scale each group's *original* LR: the LR the group
@@ -182,7 +184,12 @@ class Scheduler : public torch::optim::LRScheduler {
   std::vector<double> optimizer_lrs() const;
   void check_group_count() const;
   void check_group_index(int64_t t, size_t group) const;
-  /// Computes iteration t into `lrs` and writes its momentum into the optimizer.
+  /// Throws when an LR of iteration t is not finite: the last line of defence for schedules
+  /// whose options pass every check but whose LRs overflow together (a ChainedScheduler of two
+  /// growing factors, a LambdaLR factor times a large LR).
+  void check_finite_lrs(int64_t t, const std::vector<double>& lrs) const;
+  /// Computes iteration t into `lrs` (an error, before anything is written, when one is not
+  /// finite) and writes its momentum into the optimizer.
   void compute_and_write_momentum(int64_t t, std::vector<double>& lrs);
   /// Writes iteration t's values into the optimizer and makes it the current iteration.
   void apply(int64_t t);

@@ -4,6 +4,7 @@
 #include <torchclr/scheduler.h>
 
 #include <cstdint>
+#include <utility>
 
 namespace torchclr {
 
@@ -26,7 +27,9 @@ struct StepLROptions {
 
 /// Step decay every `step_size` iterations, as PyTorch's `StepLR`:
 /// lr = base * gamma^(t / step_size) (integer division). Scales the param groups' original LRs
-/// (`Scheduler::base_lrs()`).
+/// (`Scheduler::base_lrs()`). With gamma > 1 the LR grows without end: stepping to the first
+/// iteration whose LR would not be a finite double is an error, and the optimizer keeps the last
+/// finite LR.
 class StepLR : public FactorScheduler {
  public:
   StepLR(torch::optim::Optimizer& optimizer, StepLROptions options);
@@ -36,11 +39,15 @@ class StepLR : public FactorScheduler {
 
  private:
   void multiply_factors(int64_t t, GroupSpan values) const override;
+  void check_iteration(int64_t t) const override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
   void validate() const;
+  /// The first iteration whose LR is not finite (gamma > 1), and its param group.
+  std::pair<int64_t, size_t> find_first_non_finite() const;
 
   StepLROptions options_;
+  std::pair<int64_t, size_t> first_non_finite_;  // find_first_non_finite() of the options
 };
 
 }  // namespace torchclr

@@ -15,6 +15,7 @@
 #include <torchclr/lambda_lr.h>
 #include <torchclr/linear_lr.h>
 #include <torchclr/lr_finder.h>
+#include <torchclr/lr_suggestion.h>
 #include <torchclr/momentum.h>
 #include <torchclr/multi_step_lr.h>
 #include <torchclr/one_cycle_lr.h>
