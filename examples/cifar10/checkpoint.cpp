@@ -1,15 +1,13 @@
 #include "checkpoint.h"
 
+#include "report.h"
+
 #include <c10/util/Exception.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -194,25 +192,6 @@ void verify_zip(const std::string& bytes, size_t end_at, const std::string& name
   }
 }
 
-// Writes `bytes` to `path` and flushes them to the disk before returning.
-void write_durably(const std::string& path, const std::string& bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  TORCH_CHECK(fd >= 0, "cannot create '", path, "': ", std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = errno;
-      ::close(fd);
-      TORCH_CHECK(false, "cannot write '", path, "': ", std::strerror(error));
-    }
-    done += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  const int error = errno;
-  TORCH_CHECK(::close(fd) == 0 && synced, "cannot write '", path, "': ", std::strerror(error));
-}
 
 // The first line of a LibTorch error, without its C++ backtrace.
 std::string first_line(const std::exception& e) {
@@ -245,14 +224,6 @@ void write_checkpoint_file(torch::serialize::OutputArchive& archive, const std::
   bytes[*at + 21] = static_cast<char>(comment.size() >> 8);
   bytes += comment;
   replace_file(path, bytes);
-}
-
-void replace_file(const std::string& path, const std::string& bytes) {
-  const std::string partial = path + ".partial";
-  write_durably(partial, bytes);
-  std::error_code error;
-  fs::rename(partial, path, error);
-  TORCH_CHECK(!error, "cannot replace '", path, "': ", error.message());
 }
 
 CheckpointFile read_checkpoint_file(const std::string& path, torch::Device device) {

@@ -18,10 +18,6 @@ using Flag = std::pair<std::string, std::string>;
 /// comment, so the file stays an ordinary LibTorch archive); 1 had neither.
 constexpr int64_t kCheckpointFormat = 2;
 
-/// Writes `bytes` to `path.partial`, flushes them to the disk and renames that file over `path`:
-/// a kill at any moment leaves the old file or the new one, never a mix or an empty file.
-void replace_file(const std::string& path, const std::string& bytes);
-
 /// Writes `archive` to `path` with a CRC32 of its bytes, through `replace_file`.
 void write_checkpoint_file(torch::serialize::OutputArchive& archive, const std::string& path);
 

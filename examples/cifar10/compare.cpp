@@ -9,7 +9,6 @@
 #include <iostream>
 #include <sstream>
 
-#include "checkpoint.h"
 #include "report.h"
 
 namespace fs = std::filesystem;

@@ -12,7 +12,6 @@
 
 #include "model.h"
 #include "policies.h"
-#include "checkpoint.h"
 #include "report.h"
 #include "train.h"
 

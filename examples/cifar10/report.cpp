@@ -1,13 +1,15 @@
 #include "report.h"
 
-#include "checkpoint.h"
-
+#include <c10/util/Exception.h>
+#include <fcntl.h>
 #include <sys/utsname.h>
 #include <torch/version.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -63,6 +65,26 @@ size_t value_position(const std::string& text, const std::string& key) {
   ++colon;
   while (colon < text.size() && std::isspace(static_cast<unsigned char>(text[colon]))) ++colon;
   return colon;
+}
+
+// Writes `bytes` to `path` and flushes them to the disk before returning.
+void write_durably(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  TORCH_CHECK(fd >= 0, "cannot create '", path, "': ", std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = errno;
+      ::close(fd);
+      TORCH_CHECK(false, "cannot write '", path, "': ", std::strerror(error));
+    }
+    done += static_cast<size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  const int error = errno;
+  TORCH_CHECK(::close(fd) == 0 && synced, "cannot write '", path, "': ", std::strerror(error));
 }
 
 }  // namespace
@@ -163,6 +185,14 @@ std::string command_line(int argc, char** argv) {
     }
   }
   return out;
+}
+
+void replace_file(const std::string& path, const std::string& bytes) {
+  const std::string partial = path + ".partial";
+  write_durably(partial, bytes);
+  std::error_code error;
+  std::filesystem::rename(partial, path, error);
+  TORCH_CHECK(!error, "cannot replace '", path, "': ", error.message());
 }
 
 std::string gnuplot_output(const std::string& image) { return image + ".partial"; }

@@ -33,6 +33,10 @@ bool json_true(const std::string& text, const std::string& key);
 
 std::string read_text(const std::string& path);
 
+/// Writes `bytes` to `path.partial`, flushes them to the disk and renames that file over `path`:
+/// a kill at any moment leaves the old file or the new one, never a mix or an empty file.
+void replace_file(const std::string& path, const std::string& bytes);
+
 /// "AMD EPYC ... (2 cores), Linux 6.1": the CPU model, core count and kernel.
 std::string machine_description();
 std::string torch_version();
