@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 
 build=${1:-build}
 shift || true
-cifar10="$build/examples/cifar10/cifar10"
-[ -x "$cifar10" ] || { echo "no $cifar10: build first (cmake -S . -B $build && cmake --build $build -j)" >&2; exit 1; }
-exec "$cifar10" compare --preset demo --out results/demo "$@"
+clr_paper="$build/experiments/clr_paper/clr_paper"
+[ -x "$clr_paper" ] || { echo "no $clr_paper: build first (cmake -S . -B $build && cmake --build $build -j)" >&2; exit 1; }
+exec "$clr_paper" compare --preset demo --out results/demo "$@"

@@ -78,7 +78,7 @@ tests() {
 table() {
   data || return 1
   say "the paper's rows on $device, full length, at most $table_seconds s"
-  local bin=$BUILD_DIR/examples/cifar10/cifar10 dir=results-gpu pids=()
+  local bin=$BUILD_DIR/experiments/clr_paper/clr_paper dir=results-gpu pids=()
   mkdir -p "$dir"
   for row in $rows; do
     timeout -s KILL "$table_seconds" "$bin" compare --scale 1 --device "$device" --threads 2 \

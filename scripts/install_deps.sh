@@ -6,8 +6,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lane.sh"
 
-packages=(cmake g++ make ccache libgloo-dev libgtest-dev libbenchmark-dev libcli11-dev zlib1g-dev
-          gnuplot-nox dataset-fashion-mnist)
+packages=(cmake g++ make ccache libgloo-dev libgtest-dev libbenchmark-dev libcli11-dev
+          nlohmann-json3-dev zlib1g-dev gnuplot-nox dataset-fashion-mnist)
 case "$LANE" in
   # python3-torch: PyTorch 1.13's Python schedulers, which the fixtures are checked against.
   debian) packages+=(libtorch-dev python3-torch) ;;

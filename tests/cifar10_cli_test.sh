@@ -3,9 +3,11 @@
 # damaged checkpoints, short data files. Every case ends in a clear error naming the flag or file
 # (never a crash, a 309-digit number or an internal assertion) or in the right behaviour.
 # Runs on a tiny generated CIFAR-10 layout (all-zero images, label 0).
-# usage: cifar10_cli_test.sh CIFAR10_BINARY
+# `compare` goes to the experiments' binary (clr_paper), which shares the example's flags.
+# usage: cifar10_cli_test.sh CIFAR10_BINARY CLR_PAPER_BINARY
 set -uo pipefail
 bin=$1
+paper=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -35,8 +37,9 @@ fail() {
 expect_error() {
   local name=$1 text=$2
   shift 2
-  local status=0
-  timeout "$limit" "$bin" "$@" > "$work/log" 2>&1 || status=$?
+  local status=0 program=$bin
+  [ "$1" != compare ] || program=$paper
+  timeout "$limit" "$program" "$@" > "$work/log" 2>&1 || status=$?
   if [ "$status" -eq 124 ]; then
     fail "$name: still running after $limit s, expected an error containing: $text"
   elif [ "$status" -eq 0 ]; then

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# `cifar10 compare --rows` with the ids of the paper's Table 3 rows, on Fashion-MNIST:
+# `clr_paper compare --rows` with the ids of the paper's Table 3 rows, on Fashion-MNIST:
 #   - every id is accepted, and the table lists each row with the paper's figure;
 #   - a row trains through the CLI (AdaDelta, at the smallest scale: 3 iterations), and its
 #     result stays in the table when another invocation reports other rows;
 #   - an unknown id is a clear error naming it.
-# usage: compare_table3_rows_test.sh CIFAR10_BINARY
+# usage: compare_table3_rows_test.sh CLR_PAPER_BINARY
 set -euo pipefail
 fashion=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 bin=$1

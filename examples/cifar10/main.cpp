@@ -2,23 +2,17 @@
 //
 //   cifar10 train --policy triangular2 --iters 25000 --out results/triangular2
 //   cifar10 range-test --out results/range-test
-//   cifar10 compare --scale 0.2 --out results/compare
-//   cifar10 compare --preset demo
+//
+// The paper's comparisons (its tables' rows, reports and plots) are experiments/clr_paper.
 
-#include <malloc.h>
 #include <torch/torch.h>
 #include <torchclr/distributed.h>
 
 #include <CLI/CLI.hpp>
-#include <charconv>
-#include <cmath>
 #include <iostream>
-#include <limits>
 #include <memory>
-#include <sstream>
-#include <thread>
 
-#include "compare.h"
+#include "cli.h"
 #include "dataset.h"
 #include "range_test.h"
 #include "report.h"
@@ -26,132 +20,9 @@
 
 namespace {
 
-// CLI11's own checks print their bounds with std::to_string (a 309-digit DBL_MAX), and its
-// integer conversion clamps values past 64 bits and reads "010" as octal. These checks run on
-// the text first and say what was expected and what was given; CLI11 prefixes the flag.
-template <typename Int>
-CLI::Validator integer_in(Int min, Int max) {
-  const std::string expected =
-      "an integer between " + std::to_string(min) + " and " + std::to_string(max);
-  return CLI::Validator(
-      [=](std::string& text) -> std::string {
-        Int value{};
-        const char* end = text.data() + text.size();
-        const auto [stop, error] = std::from_chars(text.data(), end, value);
-        const bool leading_zero = text.size() > 1 && text[0] == '0';
-        if (error == std::errc() && stop == end && !leading_zero && value >= min && value <= max) {
-          return "";
-        }
-        return "expected " + expected + ", but got '" + text + "'";
-      },
-      expected);
-}
-
-CLI::Validator integer_at_least(int64_t min) {
-  return integer_in<int64_t>(min, std::numeric_limits<int64_t>::max());
-}
-
-// A finite number above `min` (or at least `min` when `inclusive`) and at most `max`.
-CLI::Validator number_in(double min, bool inclusive, double max, const std::string& expected) {
-  return CLI::Validator(
-      [=](std::string& text) -> std::string {
-        double value = 0;
-        const char* end = text.data() + text.size();
-        const auto [stop, error] = std::from_chars(text.data(), end, value);
-        if (error == std::errc() && stop == end && std::isfinite(value) &&
-            (inclusive ? value >= min : value > min) && value <= max) {
-          return "";
-        }
-        return "expected " + expected + ", but got '" + text + "'";
-      },
-      expected);
-}
-
-CLI::Validator positive_number() {
-  return number_in(0.0, false, std::numeric_limits<double>::max(), "a positive finite number");
-}
-
-struct Common {
-  std::string dataset = "auto";
-  std::string data_dir;
-  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::string device = "cpu";
-  uint64_t seed = 1;
-};
-
-void add_common(CLI::App& app, Common& common) {
-  app.add_option("--dataset", common.dataset,
-                 "cifar10, fashion-mnist, or auto: CIFAR-10 when found, else Fashion-MNIST")
-      ->check(CLI::IsMember({"auto", "cifar10", "fashion-mnist"}))
-      ->capture_default_str();
-  app.add_option("--data-dir", common.data_dir,
-                 "CIFAR-10's cifar-10-batches-bin (or its parent); default $CIFAR10_DIR or "
-                 "data/cifar10. Fashion-MNIST: default /usr/share/datasets/fashion-mnist");
-  app.add_option("--threads", common.threads, "intra-op threads (default: all cores)")
-      ->check(integer_in<int>(1, 4096))
-      ->capture_default_str();
-  app.add_option("--device", common.device, "cpu or cuda")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str();
-  app.add_option("--seed", common.seed, "initialisation and data-order seed")
-      ->check(integer_in<uint64_t>(0, std::numeric_limits<uint64_t>::max()))
-      ->capture_default_str();
-}
-
-cifar10::DatasetKind resolve_dataset(const Common& common) {
-  if (common.dataset == "cifar10") return cifar10::DatasetKind::Cifar10;
-  if (common.dataset == "fashion-mnist") return cifar10::DatasetKind::FashionMnist;
-  if (!common.data_dir.empty() || !cifar10::find_cifar10_dir().empty()) {
-    return cifar10::DatasetKind::Cifar10;
-  }
-  std::cerr << "CIFAR-10 not found ($CIFAR10_DIR, data/cifar10): using Fashion-MNIST. Run "
-               "scripts/get_cifar10.sh to get CIFAR-10.\n";
-  return cifar10::DatasetKind::FashionMnist;
-}
-
-// LibTorch's CPU allocator frees every activation at the end of an iteration. By default glibc
-// returns the top of the heap to the system and the next iteration faults the same pages in
-// again, zero-filled; keeping them (up to glibc's 32 MiB mmap limit per block) removes that cost.
-void keep_freed_memory() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  mallopt(M_TOP_PAD, 64 << 20);
-}
-
-torch::Device setup(const Common& common) {
-  keep_freed_memory();
-  torch::set_num_threads(common.threads);
-  if (common.device == "cuda") {
-    if (!torch::cuda::is_available()) {
-      throw std::runtime_error(
-          "--device cuda: no CUDA device is available to this LibTorch (a CPU-only build, or no "
-          "GPU visible); use --device cpu");
-    }
-    return torch::kCUDA;
-  }
-  return torch::kCPU;
-}
-
-// Loads the data and says how many images there are, warning where the files differ from the
-// official release (a file cut short trains on fewer images).
-cifar10::DataPair load(const Common& common, cifar10::DatasetKind kind) {
-  std::cerr << "loading " << (kind == cifar10::DatasetKind::Cifar10 ? "CIFAR-10" : "Fashion-MNIST")
-            << "...\n";
-  auto data = cifar10::load_data(kind, common.data_dir);
-  std::cerr << cifar10::describe_counts(data) << "\n";
-  for (const auto& warning : data.warnings) std::cerr << "warning: " << warning << "\n";
-  return data;
-}
-
-// "argv0 train --dataset ... --threads N": the start of a command that reproduces a run.
-std::string train_prefix(const char* argv0, const Common& common, cifar10::DatasetKind kind) {
-  std::ostringstream out;
-  out << argv0 << " train --dataset "
-      << (kind == cifar10::DatasetKind::Cifar10 ? "cifar10" : "fashion-mnist");
-  if (!common.data_dir.empty()) out << " --data-dir " << common.data_dir;
-  out << " --threads " << common.threads << " --device " << common.device;
-  return out.str();
-}
+using cifar10::integer_at_least;
+using cifar10::integer_in;
+using cifar10::positive_number;
 
 // Data-parallel options, shared by train and range-test.
 struct Distributed {
@@ -206,13 +77,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   // train
-  Common train_common;
+  cifar10::Common train_common;
   cifar10::TrainOptions train_options;
   std::string policy = "fixed", optimizer = "sgd", milestones, stages;
   double gamma = 0.0;  // only when given
   std::string out_dir = "results/train";
   auto* train_cmd = app.add_subcommand("train", "train with one LR policy");
-  add_common(*train_cmd, train_common);
+  cifar10::add_common(*train_cmd, train_common);
   train_cmd->add_option("--policy", policy, "LR policy")
       ->check(CLI::IsMember(cifar10::policy_names()))
       ->capture_default_str();
@@ -267,11 +138,11 @@ int main(int argc, char** argv) {
   add_distributed(*train_cmd, train_distributed);
 
   // range-test
-  Common range_common;
+  cifar10::Common range_common;
   cifar10::RangeTestCliOptions range_options;
   auto* range_cmd = app.add_subcommand(
       "range-test", "Smith's LR range test: the LR rises linearly, accuracy and loss are recorded");
-  add_common(*range_cmd, range_common);
+  cifar10::add_common(*range_cmd, range_common);
   range_cmd->add_option("--start-lr", range_options.start_lr)
       ->check(positive_number())
       ->capture_default_str();
@@ -301,47 +172,12 @@ int main(int argc, char** argv) {
   Distributed range_distributed;
   add_distributed(*range_cmd, range_distributed);
 
-  // compare
-  Common compare_common;
-  cifar10::CompareOptions compare_options;
-  std::string rows;
-  auto* compare_cmd = app.add_subcommand(
-      "compare", "run the paper's CIFAR-10 rows (or a short demo) and write a table and plots");
-  add_common(*compare_cmd, compare_common);
-  compare_cmd
-      ->add_option("--preset", compare_options.preset,
-                   "paper: Tables 1-3 rows; demo: a few-minute triangular2 / step decay / "
-                   "Adam comparison")
-      ->check(CLI::IsMember({"paper", "demo"}))
-      ->capture_default_str();
-  compare_cmd
-      ->add_option("--scale", compare_options.scale,
-                   "multiply every iteration count and step size (0.2: five times shorter)")
-      ->check(number_in(0.0, false, 1.0, "a number in (0, 1]"))
-      ->capture_default_str();
-  compare_cmd
-      ->add_option("--demo-iters", compare_options.demo_iterations, "iterations of each demo run")
-      ->check(integer_at_least(4))
-      ->capture_default_str();
-  compare_cmd->add_option("--rows", rows, "comma-separated row ids to run (default: all)");
-  compare_cmd
-      ->add_option("--eval-every", compare_options.eval_every,
-                   "test every N iterations (default: 1000 x scale, at least 500)")
-      ->check(integer_at_least(0));
-  compare_cmd->add_flag("--report-only", compare_options.report_only,
-                        "only rewrite results.md and the plots from the runs already in --out");
-  compare_cmd
-      ->add_option("--out", compare_options.out_dir,
-                   "one directory per row, results.md, "
-                   "accuracy.png, lr.png")
-      ->capture_default_str();
-
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return cifar10::exit_status([&] {
     if (*train_cmd) {
-      auto device = setup(train_common);
-      const auto kind = resolve_dataset(train_common);
+      auto device = cifar10::setup(train_common);
+      const auto kind = cifar10::resolve_dataset(train_common);
       auto& p = train_options.policy;
       p.policy = cifar10::parse_policy(policy);
       p.iterations = train_options.iterations;
@@ -356,7 +192,7 @@ int main(int argc, char** argv) {
       train_options.device = device;
       train_options.out_dir = out_dir;
       train_options.command = cifar10::command_line(argc, argv);
-      const auto data = load(train_common, kind);
+      const auto data = cifar10::load(train_common, kind);
       train_options.dataset = data.description;
       const auto result = cifar10::train(train_options, data.train, data.test);
       if (result.diverged) {
@@ -373,36 +209,16 @@ int main(int argc, char** argv) {
       std::cout << result.images_per_second << " images/s, " << result.wall_seconds
                 << " s; results in " << out_dir << "\n";
     } else if (*range_cmd) {
-      auto device = setup(range_common);
-      const auto kind = resolve_dataset(range_common);
+      auto device = cifar10::setup(range_common);
+      const auto kind = cifar10::resolve_dataset(range_common);
       range_options.seed = range_common.seed;
       range_options.group = make_group(range_distributed, device);
       range_options.device = device;
       range_options.threads = range_common.threads;
       range_options.command = cifar10::command_line(argc, argv);
-      const auto data = load(range_common, kind);
+      const auto data = cifar10::load(range_common, kind);
       std::cout << cifar10::run_range_test(range_options, data);
-    } else if (*compare_cmd) {
-      const auto device = setup(compare_common);
-      const auto kind = resolve_dataset(compare_common);
-      compare_options.seed = compare_common.seed;
-      compare_options.threads = compare_common.threads;
-      compare_options.device = device;
-      compare_options.command = cifar10::command_line(argc, argv);
-      std::stringstream row_list(rows);
-      for (std::string id; std::getline(row_list, id, ',');) compare_options.rows.push_back(id);
-      const auto data = load(compare_common, kind);
-      compare_options.train_prefix = train_prefix(argv[0], compare_common, kind);
-      std::cout << cifar10::run_compare(compare_options, data)
-                << "\nResults: " << compare_options.out_dir
-                << "/results.md, accuracy.png, lr.png\n";
     }
-  } catch (const c10::Error& e) {
-    std::cerr << "error: " << e.what_without_backtrace() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

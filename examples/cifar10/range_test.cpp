@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
+#include "batch_stream.h"
 #include "model.h"
 #include "policies.h"
 #include "report.h"
@@ -34,9 +36,8 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
   const auto& group = options.group;
   const int64_t world = group ? group->world_size() : 1;
   const int64_t rank = group ? group->rank() : 0;
-  TORCH_CHECK(options.batch_size >= 1 && options.batch_size % world == 0,
-              "range-test: expected a batch size divisible by the ", world, " ranks, but got ",
-              options.batch_size);
+  const ImageData train_set{data.train.images.to(device), data.train.targets.to(device)};
+  BatchStream batches(train_set, options.batch_size, options.seed, rank, world);
   torch::manual_seed(options.seed);
   CifarNet model(data.train.images.size(1));
   model->to(device);
@@ -49,13 +50,11 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
     averager.emplace(group, model->parameters());
   }
 
-  TORCH_CHECK(options.batch_size <= data.train.size(), "--batch-size: expected at most ",
-              data.train.size(), " (the training images), but got ", options.batch_size);
   TORCH_CHECK(options.eval_images >= 1, "--eval-images: expected at least 1, but got ",
               options.eval_images);
   TORCH_CHECK(options.eval_every >= 1, "--eval-every: expected at least 1, but got ",
               options.eval_every);
-  const int64_t batches_per_epoch = data.train.size() / options.batch_size;
+  const int64_t batches_per_epoch = batches.batches_per_epoch();
   // The iteration count is converted from a double: bounded first, so the conversion is defined.
   const double max_epochs = static_cast<double>(kMaxRangeTestIterations) / batches_per_epoch;
   TORCH_CHECK(std::isfinite(options.epochs) && options.epochs > 0,
@@ -63,31 +62,17 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
   TORCH_CHECK(options.epochs <= max_epochs, "--epochs: expected at most ", max_epochs, " (",
               kMaxRangeTestIterations, " iterations of batch size ", options.batch_size,
               "), but got ", options.epochs);
-  const ImageData train_set{data.train.images.to(device), data.train.targets.to(device)};
   const int64_t eval_images = std::min(options.eval_images, data.test.size());
   const ImageData eval_set{data.test.images.narrow(0, 0, eval_images).to(device),
                            data.test.targets.narrow(0, 0, eval_images).to(device)};
-  const int64_t batch = options.batch_size;
   const auto iterations = static_cast<int64_t>(options.epochs * batches_per_epoch);
   TORCH_CHECK(iterations >= 2, "range-test: expected at least 2 iterations, but --epochs ",
               options.epochs, " gives ", iterations);
 
-  auto order = torch::empty({train_set.size()}, torch::kInt64);
-  auto order_device = torch::empty({train_set.size()}, train_set.targets.options());
-  const int64_t local_batch = batch / world;  // this rank's share of each global batch
-  auto images =
-      torch::empty({local_batch, train_set.images.size(1), 32, 32}, train_set.images.options());
-  auto targets = torch::empty({local_batch}, train_set.targets.options());
   int64_t t = 0;
   const auto train_step = [&]() -> torch::Tensor {
-    if (t % batches_per_epoch == 0) {
-      shuffle_epoch(order, options.seed, t / batches_per_epoch);
-      order_device.copy_(order);
-    }
-    gather_batch(train_set, rank_batch(order_device, t % batches_per_epoch, batch, rank, world),
-                 images, targets);
-    ++t;
-    return F::cross_entropy(model->forward(images), targets);
+    batches.load(t++);
+    return F::cross_entropy(model->forward(batches.images()), batches.targets());
   };
   // Each rank measures its shard of the evaluation images; every rank gets the whole figure.
   // Rank 0 shows each measurement as progress.
@@ -127,23 +112,23 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
   fs::create_directories(options.out_dir);
   const auto csv = options.out_dir + "/range_test.csv";
   result.save_csv(csv);
-  Json summary;
-  summary.add("start_lr", options.start_lr);
-  summary.add("end_lr", options.end_lr);
-  summary.add("iterations", static_cast<int64_t>(result.lrs.size()));
-  summary.add("stopped_early", result.diverged());
-  summary.add("suggested_lr", suggestion.lr);
-  summary.add("suggested_base_lr", suggestion.base_lr);
-  summary.add("suggested_max_lr", suggestion.max_lr);
-  summary.add("rule", torchclr::to_string(suggestion.rule));
-  summary.add("threads", static_cast<int64_t>(options.threads));
-  summary.add("world_size", world);
-  summary.add("dataset", data.description);
-  summary.add("train_images", data.train.size());
-  summary.add("test_images", data.test.size());
-  summary.add("command", options.command);
-  summary.add("machine", machine_description());
-  summary.write(options.out_dir + "/summary.json");
+  nlohmann::ordered_json summary;
+  summary["start_lr"] = options.start_lr;
+  summary["end_lr"] = options.end_lr;
+  summary["iterations"] = result.lrs.size();
+  summary["stopped_early"] = result.diverged();
+  summary["suggested_lr"] = suggestion.lr;
+  summary["suggested_base_lr"] = suggestion.base_lr;
+  summary["suggested_max_lr"] = suggestion.max_lr;
+  summary["rule"] = torchclr::to_string(suggestion.rule);
+  summary["threads"] = options.threads;
+  summary["world_size"] = world;
+  summary["dataset"] = data.description;
+  summary["train_images"] = data.train.size();
+  summary["test_images"] = data.test.size();
+  summary["command"] = options.command;
+  summary["machine"] = machine_description();
+  replace_file(options.out_dir + "/summary.json", summary.dump(2) + "\n");
 
   // Accuracy (the sweep's own points) on the left axis, smoothed training loss on the right.
   const auto script = options.out_dir + "/range_test.gp";

@@ -6,11 +6,9 @@
 #include <torch/version.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,53 +17,6 @@
 
 namespace cifar10 {
 namespace {
-
-std::string quote(const std::string& value) {
-  std::string out = "\"";
-  for (const char c : value) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string format_double(double value) {
-  if (!std::isfinite(value)) return "null";
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%.10g", value);
-  return buffer;
-}
-
-// The raw text after `"key":`, or npos.
-size_t value_position(const std::string& text, const std::string& key) {
-  const auto at = text.find("\"" + key + "\"");
-  if (at == std::string::npos) return std::string::npos;
-  auto colon = text.find(':', at + key.size() + 2);
-  if (colon == std::string::npos) return std::string::npos;
-  ++colon;
-  while (colon < text.size() && std::isspace(static_cast<unsigned char>(text[colon]))) ++colon;
-  return colon;
-}
 
 // Writes `bytes` to `path` and flushes them to the disk before returning.
 void write_durably(const std::string& path, const std::string& bytes) {
@@ -88,65 +39,6 @@ void write_durably(const std::string& path, const std::string& bytes) {
 }
 
 }  // namespace
-
-void Json::add(const std::string& key, const std::string& value) {
-  fields_.emplace_back(key, quote(value));
-}
-void Json::add(const std::string& key, double value) {
-  fields_.emplace_back(key, format_double(value));
-}
-void Json::add(const std::string& key, int64_t value) {
-  fields_.emplace_back(key, std::to_string(value));
-}
-void Json::add(const std::string& key, bool value) {
-  fields_.emplace_back(key, value ? "true" : "false");
-}
-void Json::add(const std::string& key, const std::optional<double>& value) {
-  fields_.emplace_back(key, value ? format_double(*value) : "null");
-}
-
-std::string Json::str() const {
-  std::string out = "{\n";
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    out += "  " + quote(fields_[i].first) + ": " + fields_[i].second;
-    out += i + 1 < fields_.size() ? ",\n" : "\n";
-  }
-  return out + "}\n";
-}
-
-void Json::write(const std::string& path) const { replace_file(path, str()); }
-
-std::optional<double> json_number(const std::string& text, const std::string& key) {
-  const auto at = value_position(text, key);
-  if (at == std::string::npos || text.compare(at, 4, "null") == 0) return std::nullopt;
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str() + at, &end);
-  if (end == text.c_str() + at) return std::nullopt;
-  return value;
-}
-
-std::optional<std::string> json_string(const std::string& text, const std::string& key) {
-  const auto at = value_position(text, key);
-  if (at == std::string::npos || text[at] != '"') return std::nullopt;
-  std::string value;
-  for (size_t i = at + 1; i < text.size() && text[i] != '"'; ++i) {
-    if (text[i] == '\\' && i + 1 < text.size()) ++i;
-    value += text[i];
-  }
-  return value;
-}
-
-bool json_true(const std::string& text, const std::string& key) {
-  const auto at = value_position(text, key);
-  return at != std::string::npos && text.compare(at, 4, "true") == 0;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 std::string machine_description() {
   std::string cpu = "unknown CPU";

@@ -1,37 +1,9 @@
 #pragma once
 
-#include <cstdint>
-#include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace cifar10 {
-
-/// A flat JSON object written in insertion order (enough for summary.json).
-class Json {
- public:
-  void add(const std::string& key, const std::string& value);
-  void add(const std::string& key, const char* value) { add(key, std::string(value)); }
-  void add(const std::string& key, double value);
-  void add(const std::string& key, int64_t value);
-  void add(const std::string& key, bool value);
-  void add(const std::string& key, const std::optional<double>& value);
-  std::string str() const;
-  void write(const std::string& path) const;
-
- private:
-  std::vector<std::pair<std::string, std::string>> fields_;
-};
-
-/// The number (null: nullopt) stored under `key` in a flat JSON object such as summary.json.
-std::optional<double> json_number(const std::string& text, const std::string& key);
-/// The string stored under `key`, or nullopt.
-std::optional<std::string> json_string(const std::string& text, const std::string& key);
-/// Whether `key` holds `true`.
-bool json_true(const std::string& text, const std::string& key);
-
-std::string read_text(const std::string& path);
 
 /// Writes `bytes` to `path.partial`, flushes them to the disk and renames that file over `path`:
 /// a kill at any moment leaves the old file or the new one, never a mix or an empty file.

@@ -10,6 +10,7 @@
 #include "dataset.h"
 #include "model.h"
 #include "policies.h"
+#include "resume.h"
 #include "train.h"
 
 namespace fs = std::filesystem;
