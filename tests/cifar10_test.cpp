@@ -327,8 +327,9 @@ TEST(Cifar10Schedule, KeepsTheGroupRatiosOfEveryPolicy) {
     options.policy = parse_policy(name);
     options.iterations = 100;
     options.step_size = 10;
-    Schedule schedule(*optimizer, OptimizerKind::Sgd, options, lr_multipliers(groups));
-    for (int t = 0; t < 37; ++t) schedule.step();
+    const auto scheduler =
+        make_scheduler(*optimizer, OptimizerKind::Sgd, options, lr_multipliers(groups));
+    for (int t = 0; t < 37; ++t) scheduler->step();
     const auto& pg = optimizer->param_groups();
     EXPECT_NEAR(pg[1].options().get_lr(), 2 * pg[0].options().get_lr(), 1e-15) << name;
     EXPECT_NEAR(pg[2].options().get_lr(), pg[0].options().get_lr(), 1e-15) << name;
@@ -343,9 +344,10 @@ TEST(Cifar10Schedule, StagesFollowThePapersTable2) {
   PolicyOptions options;
   options.policy = Policy::Triangular2;
   options.stages = parse_stages("0.001:0.005:20:160,0.0001:0.0005:10:220,0.00001:0.00005:5:250");
-  Schedule schedule(*optimizer, OptimizerKind::Sgd, options, lr_multipliers(groups));
+  const auto scheduler =
+      make_scheduler(*optimizer, OptimizerKind::Sgd, options, lr_multipliers(groups));
   std::vector<double> lrs;
-  for (int t = 0; t < 250; ++t, schedule.step()) lrs.push_back(schedule.lr());
+  for (int t = 0; t < 250; ++t, scheduler->step()) lrs.push_back(current_lr(*optimizer));
   EXPECT_NEAR(lrs[20], 0.005, 1e-12);    // first peak
   EXPECT_NEAR(lrs[60], 0.003, 1e-12);    // second cycle, half the amplitude
   EXPECT_NEAR(lrs[160], 0.0001, 1e-12);  // second stage starts at its base
@@ -354,9 +356,11 @@ TEST(Cifar10Schedule, StagesFollowThePapersTable2) {
   // Resuming inside any stage gives the same LRs.
   for (const int64_t start : {0, 37, 160, 171, 230}) {
     auto other = make_optimizer(OptimizerKind::Sgd, groups, 0.001);
-    Schedule resumed(*other, OptimizerKind::Sgd, options, lr_multipliers(groups), start);
-    for (int64_t t = start; t < 250; ++t, resumed.step()) {
-      ASSERT_DOUBLE_EQ(resumed.lr(), lrs[t]) << "start " << start << ", iteration " << t;
+    const auto resumed =
+        make_scheduler(*other, OptimizerKind::Sgd, options, lr_multipliers(groups), start);
+    ASSERT_EQ(resumed->last_step(), start);
+    for (int64_t t = start; t < 250; ++t, resumed->step()) {
+      ASSERT_DOUBLE_EQ(current_lr(*other), lrs[t]) << "start " << start << ", iteration " << t;
     }
   }
 }
@@ -413,8 +417,8 @@ namespace {
 
 // A run stopped at iteration 27 and resumed from its checkpoint ends where an uninterrupted run
 // does: the same LRs, losses and weights.
-void expect_resume_matches_uninterrupted(OptimizerKind kind) {
-  SCOPED_TRACE(optimizer_name(kind));
+void expect_resume_matches_uninterrupted(OptimizerKind kind, const std::string& stages = "") {
+  SCOPED_TRACE(optimizer_name(kind) + " " + stages);
   TempDir dir("cifar10-resume");
   const auto data = separable_data(400, 4);
   TrainOptions options;
@@ -423,6 +427,7 @@ void expect_resume_matches_uninterrupted(OptimizerKind kind) {
   options.policy.base_lr = 0.001;
   options.policy.max_lr = 0.006;
   options.policy.step_size = 5;
+  if (!stages.empty()) options.policy.stages = parse_stages(stages);
   options.iterations = 40;
   options.batch_size = 20;  // 20 batches an epoch: the resume point is mid-epoch
   options.eval_every = 0;
@@ -455,7 +460,7 @@ void expect_resume_matches_uninterrupted(OptimizerKind kind) {
   struct Final {
     CifarNet model;
     std::unique_ptr<torch::optim::Optimizer> optimizer;
-    std::unique_ptr<Schedule> schedule;
+    std::unique_ptr<torchclr::Scheduler> scheduler;
   };
   auto load_final = [&](const std::string& path) {
     torch::serialize::InputArchive archive, model_archive, optimizer_archive, schedule_archive;
@@ -470,9 +475,11 @@ void expect_resume_matches_uninterrupted(OptimizerKind kind) {
     f.optimizer->load(optimizer_archive);
     PolicyOptions policy = options.policy;
     policy.iterations = options.iterations;
-    f.schedule = std::make_unique<Schedule>(*f.optimizer, options.optimizer, policy,
-                                            lr_multipliers(groups), options.iterations);
-    f.schedule->load(schedule_archive);
+    f.scheduler = make_scheduler(*f.optimizer, options.optimizer, policy, lr_multipliers(groups),
+                                 options.iterations);
+    torch::serialize::InputArchive scheduler_archive;
+    schedule_archive.read("scheduler", scheduler_archive);
+    f.scheduler->load(scheduler_archive);
     return f;
   };
   const auto fa = load_final(whole.checkpoint);
@@ -513,6 +520,12 @@ void expect_resume_matches_uninterrupted(OptimizerKind kind) {
 
 TEST(Cifar10Training, ResumeGivesTheSameLrsAndWeights) {
   expect_resume_matches_uninterrupted(OptimizerKind::Sgd);
+}
+
+// Table 2's form: the resume point, 27, is inside the second of three stages.
+TEST(Cifar10Training, ResumeInsideAStageOfAMultiStageSchedule) {
+  expect_resume_matches_uninterrupted(OptimizerKind::Sgd,
+                                      "0.001:0.005:5:20,0.0001:0.0005:3:30,0.00001:0.00005:2:40");
 }
 
 TEST(Cifar10Training, ResumeWorksWithEveryTable3Optimizer) {
@@ -1028,11 +1041,17 @@ static void write_format1_checkpoint(const TrainOptions& options, int64_t iterat
   auto optimizer = make_optimizer(options.optimizer, groups, options.policy.base_lr);
   auto policy = options.policy;
   policy.iterations = options.iterations;
-  Schedule schedule(*optimizer, options.optimizer, policy, lr_multipliers(groups), iteration);
-  torch::serialize::OutputArchive archive, model_archive, optimizer_archive, schedule_archive;
+  const auto scheduler =
+      make_scheduler(*optimizer, options.optimizer, policy, lr_multipliers(groups), iteration);
+  torch::serialize::OutputArchive archive, model_archive, optimizer_archive, schedule_archive,
+      scheduler_archive;
   model->save(model_archive);
   optimizer->save(optimizer_archive);
-  schedule.save(schedule_archive);
+  // Format 1's schedule entry: the iteration, the stage and the running stage's scheduler.
+  scheduler->save(scheduler_archive);
+  schedule_archive.write("iteration", torch::tensor(iteration, torch::kInt64));
+  schedule_archive.write("stage", torch::tensor(int64_t{0}, torch::kInt64));
+  schedule_archive.write("scheduler", scheduler_archive);
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("schedule", schedule_archive);

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   std::string out_dir = "results/train";
   auto* train_cmd = app.add_subcommand("train", "train with one LR policy");
   cifar10::add_common(*train_cmd, train_common);
-  train_cmd->add_option("--policy", policy, "LR policy")
+  train_cmd->add_option("--policy", policy, "LR policy:\n" + cifar10::policy_help())
       ->check(CLI::IsMember(cifar10::policy_names()))
       ->capture_default_str();
   train_cmd->add_option("--optimizer", optimizer, "optimizer")

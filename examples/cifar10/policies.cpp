@@ -8,6 +8,7 @@
 #include <torchclr/momentum.h>
 #include <torchclr/multi_step_lr.h>
 #include <torchclr/one_cycle_lr.h>
+#include <torchclr/sequential_lr.h>
 
 #include <algorithm>
 #include <cmath>
@@ -19,24 +20,10 @@
 namespace cifar10 {
 namespace {
 
-const std::vector<std::pair<std::string, Policy>> kPolicies = {{"fixed", Policy::Fixed},
-                                                               {"multistep", Policy::MultiStep},
-                                                               {"exp", Policy::Exp},
-                                                               {"decay", Policy::Decay},
-                                                               {"triangular", Policy::Triangular},
-                                                               {"triangular2", Policy::Triangular2},
-                                                               {"exp_range", Policy::ExpRange},
-                                                               {"onecycle", Policy::OneCycle}};
-
 const std::vector<std::pair<std::string, OptimizerKind>> kOptimizers = {
     {"sgd", OptimizerKind::Sgd},         {"nesterov", OptimizerKind::Nesterov},
     {"adam", OptimizerKind::Adam},       {"rmsprop", OptimizerKind::RmsProp},
     {"adagrad", OptimizerKind::Adagrad}, {"adadelta", OptimizerKind::Adadelta}};
-
-bool is_cyclic(Policy policy) {
-  return policy == Policy::Triangular || policy == Policy::Triangular2 ||
-         policy == Policy::ExpRange;
-}
 
 std::vector<double> scaled(double lr, const std::vector<double>& multipliers) {
   std::vector<double> values;
@@ -122,20 +109,238 @@ std::string number(double value) {
   return out.str();
 }
 
+using SchedulerPtr = std::unique_ptr<torchclr::Scheduler>;
+
+// What a policy's scheduler is built from: the optimizer (its groups already at the policy's
+// initial LR), the options, each group's LR multiplier, whether the optimizer has a momentum to
+// cycle, and the iteration to start at (-1: iteration 0).
+struct BuildArgs {
+  torch::optim::Optimizer& optimizer;
+  const PolicyOptions& o;
+  const std::vector<double>& multipliers;
+  bool momentum;
+  int64_t last_step;
+};
+
+SchedulerPtr cyclic(const BuildArgs& a, torchclr::CyclicMode mode, double base, double max,
+                    int64_t step_size, int64_t last_step) {
+  return std::make_unique<torchclr::CyclicLR>(
+      a.optimizer,
+      torchclr::CyclicLROptions(scaled(base, a.multipliers), scaled(max, a.multipliers))
+          .step_size_up(step_size)
+          .mode(mode)
+          .gamma(a.o.effective_gamma())
+          .cycle_momentum(false)
+          .last_step(last_step));
+}
+
+// A cyclical policy: one CyclicLR, or with --stages one per stage in a SequentialLR (each stage
+// restarts its cycle at its first iteration; the last runs on past its end).
+SchedulerPtr cyclic(const BuildArgs& a, torchclr::CyclicMode mode) {
+  const auto& o = a.o;
+  if (o.stages.empty()) return cyclic(a, mode, o.base_lr, o.max_lr, o.step_size, a.last_step);
+  std::vector<std::shared_ptr<torchclr::Scheduler>> stages;
+  std::vector<int64_t> milestones;
+  for (const auto& s : o.stages) {
+    stages.push_back(cyclic(a, mode, s.base_lr, s.max_lr, s.step_size, -1));
+    milestones.push_back(s.until);
+  }
+  milestones.pop_back();
+  return std::make_unique<torchclr::SequentialLR>(a.optimizer, std::move(stages), milestones,
+                                                  a.last_step);
+}
+
+std::string bounds(const PolicyOptions& o) { return number(o.base_lr) + "-" + number(o.max_lr); }
+
+std::string cyclic_description(const PolicyOptions& o) {
+  std::string text;
+  if (o.stages.empty()) {
+    text = bounds(o) + " step " + std::to_string(o.step_size);
+  } else {
+    for (size_t i = 0; i < o.stages.size(); ++i) {
+      const auto& s = o.stages[i];
+      text += (i ? "; " : "") + number(s.base_lr) + "-" + number(s.max_lr) + " step " +
+              std::to_string(s.step_size) + " to " + std::to_string(s.until);
+    }
+  }
+  return text;
+}
+
+// Every policy in one place: its name, what it does, the flags that define it (in the order
+// `run_flags` writes them; --stages stands in for --base-lr, --max-lr and --step-size where it is
+// given), its description after the name, and its scheduler.
+struct PolicyEntry {
+  Policy policy;
+  const char* name;
+  const char* help;
+  std::vector<const char*> flags;
+  bool takes_stages;
+  bool starts_at_max;  // the LR starts at --max-lr rather than --base-lr
+  std::string (*describe)(const PolicyOptions&);
+  SchedulerPtr (*build)(const BuildArgs&);
+};
+
+const std::vector<PolicyEntry>& policy_table() {
+  using torchclr::CyclicMode;
+  static const std::vector<PolicyEntry> table = {
+      {Policy::Fixed,
+       "fixed",
+       "--base-lr throughout",
+       {"--base-lr"},
+       false,
+       false,
+       [](const PolicyOptions& o) { return number(o.base_lr); },
+       [](const BuildArgs& a) -> SchedulerPtr {
+         return std::make_unique<torchclr::ExponentialLR>(
+             a.optimizer, torchclr::ExponentialLROptions(1.0).last_step(a.last_step));
+       }},
+      {Policy::MultiStep,
+       "multistep",
+       "--base-lr, times --gamma (0.1) at each of --milestones (6/7 and 13/14 of --iters)",
+       {"--base-lr", "--gamma", "--milestones"},
+       false,
+       false,
+       [](const PolicyOptions& o) {
+         std::string text = number(o.base_lr) + ", x" + number(o.effective_gamma()) + " at";
+         for (const auto m : o.effective_milestones()) text += " " + std::to_string(m);
+         return text;
+       },
+       [](const BuildArgs& a) -> SchedulerPtr {
+         return std::make_unique<torchclr::MultiStepLR>(
+             a.optimizer, torchclr::MultiStepLROptions(a.o.effective_milestones())
+                              .gamma(a.o.effective_gamma())
+                              .last_step(a.last_step));
+       }},
+      {Policy::Exp,
+       "exp",
+       "--base-lr times --gamma (0.99994) every iteration",
+       {"--base-lr", "--gamma"},
+       false,
+       false,
+       [](const PolicyOptions& o) {
+         return number(o.base_lr) + ", gamma " + number(o.effective_gamma());
+       },
+       [](const BuildArgs& a) -> SchedulerPtr {
+         return std::make_unique<torchclr::ExponentialLR>(
+             a.optimizer,
+             torchclr::ExponentialLROptions(a.o.effective_gamma()).last_step(a.last_step));
+       }},
+      {Policy::Decay,
+       "decay",
+       "linear from --max-lr to --base-lr over --step-size, then held",
+       {"--base-lr", "--max-lr", "--step-size"},
+       false,
+       true,
+       [](const PolicyOptions& o) {
+         return number(o.max_lr) + " to " + number(o.base_lr) + " over " +
+                std::to_string(o.step_size);
+       },
+       [](const BuildArgs& a) -> SchedulerPtr {
+         return std::make_unique<torchclr::LinearLR>(a.optimizer,
+                                                     torchclr::LinearLROptions(a.o.step_size)
+                                                         .start_factor(1.0)
+                                                         .end_factor(a.o.base_lr / a.o.max_lr)
+                                                         .last_step(a.last_step));
+       }},
+      {Policy::Triangular,
+       "triangular",
+       "between --base-lr and --max-lr, half a cycle every --step-size (or --stages)",
+       {"--base-lr", "--max-lr", "--step-size"},
+       true,
+       false,
+       cyclic_description,
+       [](const BuildArgs& a) { return cyclic(a, CyclicMode::Triangular); }},
+      {Policy::Triangular2,
+       "triangular2",
+       "triangular, the amplitude halved every cycle",
+       {"--base-lr", "--max-lr", "--step-size"},
+       true,
+       false,
+       cyclic_description,
+       [](const BuildArgs& a) { return cyclic(a, CyclicMode::Triangular2); }},
+      {Policy::ExpRange,
+       "exp_range",
+       "triangular, the amplitude times --gamma (0.99994) every iteration",
+       {"--base-lr", "--max-lr", "--step-size", "--gamma"},
+       true,
+       false,
+       [](const PolicyOptions& o) {
+         return cyclic_description(o) + ", gamma " + number(o.effective_gamma());
+       },
+       [](const BuildArgs& a) { return cyclic(a, CyclicMode::ExpRange); }},
+      {Policy::OneCycle,
+       "onecycle",
+       "1cycle over --iters: up from --base-lr to --max-lr, then down far below --base-lr",
+       {"--base-lr", "--max-lr"},
+       false,
+       false,
+       bounds,
+       [](const BuildArgs& a) -> SchedulerPtr {
+         return std::make_unique<torchclr::OneCycleLR>(
+             a.optimizer,
+             torchclr::OneCycleLROptions(scaled(a.o.max_lr, a.multipliers), a.o.iterations)
+                 .div_factor(a.o.max_lr / a.o.base_lr)
+                 .cycle_momentum(a.momentum)
+                 .last_step(a.last_step));
+       }},
+  };
+  return table;
+}
+
+const PolicyEntry& entry(Policy policy) {
+  for (const auto& e : policy_table()) {
+    if (e.policy == policy) return e;
+  }
+  TORCH_CHECK(false, "unknown policy ", static_cast<int>(policy));
+}
+
+bool uses(const PolicyEntry& e, const std::string& flag) {
+  return std::find(e.flags.begin(), e.flags.end(), flag) != e.flags.end();
+}
+
 }  // namespace
 
 Policy parse_policy(const std::string& name) {
-  for (const auto& [key, value] : kPolicies) {
-    if (key == name) return value;
+  for (const auto& e : policy_table()) {
+    if (e.name == name) return e.policy;
   }
   TORCH_CHECK(false, "unknown policy '", name, "'");
 }
 
-std::string policy_name(Policy policy) {
-  for (const auto& [key, value] : kPolicies) {
-    if (value == policy) return key;
+std::string policy_name(Policy policy) { return entry(policy).name; }
+
+std::string policy_help() {
+  std::string text;
+  for (const auto& e : policy_table()) {
+    text += std::string(text.empty() ? "" : "\n") + e.name + ": " + e.help;
   }
-  return "?";
+  return text;
+}
+
+std::vector<Flag> policy_flags(const PolicyOptions& o) {
+  const auto& e = entry(o.policy);
+  std::vector<Flag> flags;
+  for (const std::string flag : e.flags) {
+    const bool bound = flag == "--base-lr" || flag == "--max-lr" || flag == "--step-size";
+    if (bound && !o.stages.empty()) {
+      if (flag == "--base-lr") flags.emplace_back("--stages", format_stages(o.stages));
+    } else if (flag == "--base-lr") {
+      flags.emplace_back(flag, exact_number(o.base_lr));
+    } else if (flag == "--max-lr") {
+      flags.emplace_back(flag, exact_number(o.max_lr));
+    } else if (flag == "--step-size") {
+      flags.emplace_back(flag, std::to_string(o.step_size));
+    } else if (flag == "--gamma") {
+      flags.emplace_back(flag, exact_number(o.effective_gamma()));
+    } else if (flag == "--milestones") {
+      std::string milestones;
+      for (const auto m : o.effective_milestones()) {
+        milestones += (milestones.empty() ? "" : ",") + std::to_string(m);
+      }
+      flags.emplace_back(flag, milestones);
+    }
+  }
+  return flags;
 }
 
 OptimizerKind parse_optimizer(const std::string& name) {
@@ -154,7 +359,7 @@ std::string optimizer_name(OptimizerKind kind) {
 
 std::vector<std::string> policy_names() {
   std::vector<std::string> names;
-  for (const auto& entry : kPolicies) names.push_back(entry.first);
+  for (const auto& e : policy_table()) names.push_back(e.name);
   return names;
 }
 
@@ -233,8 +438,11 @@ void check_policy_options(const PolicyOptions& o) {
                 " (half the largest float: the biases' LR is twice it), but got ", lr);
   };
   check_lr("--base-lr", o.base_lr);
-  const bool bounded = o.policy == Policy::Decay || o.policy == Policy::OneCycle ||
-                       (is_cyclic(o.policy) && o.stages.empty());
+  const auto& e = entry(o.policy);
+  TORCH_CHECK(o.stages.empty() || e.takes_stages,
+              "--stages: expected a cyclical policy (triangular, triangular2, exp_range), but got ",
+              e.name);
+  const bool bounded = uses(e, "--max-lr") && o.stages.empty();
   if (bounded) {
     check_lr("--max-lr", o.max_lr);
     TORCH_CHECK(o.step_size >= 1, "--step-size: expected an integer >= 1, but got ", o.step_size);
@@ -264,38 +472,8 @@ std::vector<int64_t> PolicyOptions::effective_milestones() const {
 }
 
 std::string PolicyOptions::describe() const {
-  const std::string name = policy_name(policy);
-  const auto bounds = number(base_lr) + "-" + number(max_lr);
-  switch (policy) {
-    case Policy::Fixed:
-      return name + " " + number(base_lr);
-    case Policy::MultiStep: {
-      std::string text = name + " " + number(base_lr) + ", x" + number(effective_gamma()) + " at";
-      for (const auto m : effective_milestones()) text += " " + std::to_string(m);
-      return text;
-    }
-    case Policy::Exp:
-      return name + " " + number(base_lr) + ", gamma " + number(effective_gamma());
-    case Policy::Decay:
-      return name + " " + number(max_lr) + " to " + number(base_lr) + " over " +
-             std::to_string(step_size);
-    case Policy::OneCycle:
-      return name + " " + bounds;
-    default:
-      break;
-  }
-  std::string text = name + " ";
-  if (stages.empty()) {
-    text += bounds + " step " + std::to_string(step_size);
-  } else {
-    for (size_t i = 0; i < stages.size(); ++i) {
-      const auto& s = stages[i];
-      text += (i ? "; " : "") + number(s.base_lr) + "-" + number(s.max_lr) + " step " +
-              std::to_string(s.step_size) + " to " + std::to_string(s.until);
-    }
-  }
-  if (policy == Policy::ExpRange) text += ", gamma " + number(effective_gamma());
-  return text;
+  const auto& e = entry(policy);
+  return std::string(e.name) + " " + e.describe(*this);
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
@@ -345,134 +523,26 @@ double current_momentum(const torch::optim::Optimizer& optimizer, OptimizerKind 
   return torchclr::get_momentum(optimizer.param_groups()[0].options());
 }
 
-Schedule::Schedule(torch::optim::Optimizer& optimizer, OptimizerKind kind, PolicyOptions options,
-                   std::vector<double> multipliers, int64_t start)
-    : optimizer_(optimizer),
-      kind_(kind),
-      options_(std::move(options)),
-      multipliers_(std::move(multipliers)),
-      iteration_(start) {
-  check_policy_options(options_);
-  TORCH_CHECK(multipliers_.size() == optimizer_.param_groups().size(), "Schedule: expected ",
-              optimizer_.param_groups().size(), " LR multipliers, but got ", multipliers_.size());
-  TORCH_CHECK(options_.stages.empty() || is_cyclic(options_.policy),
-              "Schedule: stages need a cyclical policy (triangular, triangular2, exp_range), but "
-              "got ",
-              policy_name(options_.policy));
-  if (options_.stages.empty()) {
-    stages_.push_back({0, -1});
-  } else {
-    int64_t begin = 0;
-    for (const auto& s : options_.stages) {
-      stages_.push_back({begin, s.until});
-      begin = s.until;
-    }
-    stages_.back().end = -1;  // the last stage runs on past its end, like a single stage
+std::unique_ptr<torchclr::Scheduler> make_scheduler(torch::optim::Optimizer& optimizer,
+                                                    OptimizerKind kind,
+                                                    const PolicyOptions& options,
+                                                    const std::vector<double>& multipliers,
+                                                    int64_t start) {
+  check_policy_options(options);
+  TORCH_CHECK(multipliers.size() == optimizer.param_groups().size(), "make_scheduler: expected ",
+              optimizer.param_groups().size(), " LR multipliers, but got ", multipliers.size());
+  TORCH_CHECK(start >= 0, "make_scheduler: expected a start iteration >= 0, but got ", start);
+  const auto& e = entry(options.policy);
+  // Schedulers that scale the optimizer's LRs take those the groups have when they are built.
+  const double initial = e.starts_at_max ? options.max_lr : options.base_lr;
+  for (size_t g = 0; g < multipliers.size(); ++g) {
+    optimizer.param_groups()[g].options().set_lr(initial * multipliers[g]);
   }
-  size_t stage = 0;
-  while (stage + 1 < stages_.size() && start >= stages_[stage].end) ++stage;
-  start_stage(stage, start - stages_[stage].begin);
+  return e.build({optimizer, options, multipliers, has_momentum(kind), start > 0 ? start : -1});
 }
 
-void Schedule::start_stage(size_t stage, int64_t local_step) {
-  stage_ = stage;
-  const int64_t last_step = local_step > 0 ? local_step : -1;
-  const auto& o = options_;
-  // Schedulers that scale the optimizer's LRs take those the optimizer had when the first
-  // scheduler still alive on it was built: drop the previous stage's first, then start from the
-  // policy's initial LR in every group, multipliers applied.
-  scheduler_.reset();
-  const double initial = o.policy == Policy::Decay ? o.max_lr : o.base_lr;
-  for (size_t g = 0; g < multipliers_.size(); ++g) {
-    optimizer_.param_groups()[g].options().set_lr(initial * multipliers_[g]);
-  }
-  switch (o.policy) {
-    case Policy::Fixed:
-      scheduler_ = std::make_unique<torchclr::ExponentialLR>(
-          optimizer_, torchclr::ExponentialLROptions(1.0).last_step(last_step));
-      break;
-    case Policy::MultiStep:
-      scheduler_ = std::make_unique<torchclr::MultiStepLR>(
-          optimizer_, torchclr::MultiStepLROptions(o.effective_milestones())
-                          .gamma(o.effective_gamma())
-                          .last_step(last_step));
-      break;
-    case Policy::Exp:
-      scheduler_ = std::make_unique<torchclr::ExponentialLR>(
-          optimizer_, torchclr::ExponentialLROptions(o.effective_gamma()).last_step(last_step));
-      break;
-    case Policy::Decay:
-      scheduler_ =
-          std::make_unique<torchclr::LinearLR>(optimizer_, torchclr::LinearLROptions(o.step_size)
-                                                               .start_factor(1.0)
-                                                               .end_factor(o.base_lr / o.max_lr)
-                                                               .last_step(last_step));
-      break;
-    case Policy::OneCycle:
-      scheduler_ = std::make_unique<torchclr::OneCycleLR>(
-          optimizer_, torchclr::OneCycleLROptions(scaled(o.max_lr, multipliers_), o.iterations)
-                          .div_factor(o.max_lr / o.base_lr)
-                          .cycle_momentum(has_momentum(kind_))
-                          .last_step(last_step));
-      break;
-    case Policy::Triangular:
-    case Policy::Triangular2:
-    case Policy::ExpRange: {
-      const auto mode = o.policy == Policy::Triangular    ? torchclr::CyclicMode::Triangular
-                        : o.policy == Policy::Triangular2 ? torchclr::CyclicMode::Triangular2
-                                                          : torchclr::CyclicMode::ExpRange;
-      double base = o.base_lr, max = o.max_lr;
-      int64_t step_size = o.step_size;
-      if (!o.stages.empty()) {
-        base = o.stages[stage].base_lr;
-        max = o.stages[stage].max_lr;
-        step_size = o.stages[stage].step_size;
-      }
-      scheduler_ = std::make_unique<torchclr::CyclicLR>(
-          optimizer_,
-          torchclr::CyclicLROptions(scaled(base, multipliers_), scaled(max, multipliers_))
-              .step_size_up(step_size)
-              .mode(mode)
-              .gamma(o.effective_gamma())
-              .cycle_momentum(false)
-              .last_step(last_step));
-      break;
-    }
-  }
-}
-
-void Schedule::step() {
-  ++iteration_;
-  const auto& stage = stages_[stage_];
-  if (stage.end >= 0 && iteration_ >= stage.end) {
-    start_stage(stage_ + 1, iteration_ - stages_[stage_ + 1].begin);
-  } else {
-    scheduler_->step();
-  }
-}
-
-double Schedule::lr() const { return optimizer_.param_groups()[0].options().get_lr(); }
-
-void Schedule::save(torch::serialize::OutputArchive& archive) const {
-  archive.write("iteration", torch::tensor(iteration_, torch::kInt64));
-  archive.write("stage", torch::tensor(static_cast<int64_t>(stage_), torch::kInt64));
-  torch::serialize::OutputArchive scheduler;
-  scheduler_->save(scheduler);
-  archive.write("scheduler", scheduler);
-}
-
-void Schedule::load(torch::serialize::InputArchive& archive) {
-  torch::Tensor iteration, stage;
-  archive.read("iteration", iteration);
-  archive.read("stage", stage);
-  TORCH_CHECK(iteration.item<int64_t>() == iteration_ &&
-                  stage.item<int64_t>() == static_cast<int64_t>(stage_),
-              "Schedule: the checkpoint is at iteration ", iteration.item<int64_t>(), " (stage ",
-              stage.item<int64_t>(), "), but this schedule was built at iteration ", iteration_,
-              " (stage ", stage_, ")");
-  torch::serialize::InputArchive scheduler;
-  archive.read("scheduler", scheduler);
-  scheduler_->load(scheduler);
+double current_lr(const torch::optim::Optimizer& optimizer) {
+  return optimizer.param_groups()[0].options().get_lr();
 }
 
 }  // namespace cifar10

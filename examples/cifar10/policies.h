@@ -10,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint.h"
 #include "model.h"
 
 namespace cifar10 {
 
-/// The LR policies of the CLR paper, plus step decay and 1cycle.
+/// The LR policies of the CLR paper, plus step decay and 1cycle. Each has one entry in
+/// policies.cpp's table: name, help, flags, description and scheduler.
 enum class Policy { Fixed, MultiStep, Exp, Decay, Triangular, Triangular2, ExpRange, OneCycle };
 
 /// The optimizers of the paper's Table 3 (Adadelta is torchclr's; LibTorch has none).
@@ -22,6 +24,8 @@ enum class OptimizerKind { Sgd, Nesterov, Adam, RmsProp, Adagrad, Adadelta };
 
 Policy parse_policy(const std::string& name);
 std::string policy_name(Policy policy);
+/// One line per policy: "triangular2: triangular, the amplitude halved every cycle".
+std::string policy_help();
 OptimizerKind parse_optimizer(const std::string& name);
 std::string optimizer_name(OptimizerKind kind);
 /// Every accepted name, for the CLI's checks.
@@ -69,6 +73,11 @@ struct PolicyOptions {
   std::string describe() const;
 };
 
+/// The flags that define the policy's schedule, each number written so that it reads back
+/// exactly: those the policy uses, in a fixed order per policy ("--stages" in place of the bounds
+/// and step size where stages are given).
+std::vector<Flag> policy_flags(const PolicyOptions& options);
+
 /// Checks every value the policy uses, naming its flag: positive finite LRs in the order the
 /// policy needs them (--base-lr below --max-lr for onecycle, at most --max-lr for the others),
 /// --step-size >= 1, a positive finite --gamma that keeps the LR finite over the run's
@@ -92,41 +101,18 @@ bool has_momentum(OptimizerKind kind);
 /// Adadelta.
 double current_momentum(const torch::optim::Optimizer& optimizer, OptimizerKind kind);
 
-/// An LR schedule driven by torchclr schedulers. A single-stage policy is one scheduler; a
-/// multi-stage one switches to the next stage's scheduler at its boundary. Every torchclr
-/// schedule is a pure function of the iteration, so starting at `start` resumes exactly.
-class Schedule {
- public:
-  Schedule(torch::optim::Optimizer& optimizer, OptimizerKind kind, PolicyOptions options,
-           std::vector<double> multipliers, int64_t start = 0);
+/// The LR schedule of `options` as one torchclr scheduler on `optimizer`, whose group g has LR
+/// multiplier `multipliers[g]`, at iteration `start`: every torchclr schedule is a pure function
+/// of the iteration, so starting at k resumes exactly, and the scheduler's `last_step()` is the
+/// run's iteration. A multi-stage policy is a `torchclr::SequentialLR` of one `CyclicLR` per
+/// stage. The groups' LRs are set to the policy's initial LR first.
+std::unique_ptr<torchclr::Scheduler> make_scheduler(torch::optim::Optimizer& optimizer,
+                                                    OptimizerKind kind,
+                                                    const PolicyOptions& options,
+                                                    const std::vector<double>& multipliers,
+                                                    int64_t start = 0);
 
-  /// Moves to the next iteration (call after `optimizer.step()`).
-  void step();
-  int64_t iteration() const { return iteration_; }
-  /// The LR of the multiplier-1 group now.
-  double lr() const;
-  torchclr::Scheduler& scheduler() { return *scheduler_; }
-  const PolicyOptions& options() const { return options_; }
-
-  void save(torch::serialize::OutputArchive& archive) const;
-  /// Loads a checkpoint of a schedule built with the same options at the same iteration.
-  void load(torch::serialize::InputArchive& archive);
-
- private:
-  struct Stage {
-    int64_t begin;
-    int64_t end;  // -1: open
-  };
-  void start_stage(size_t stage, int64_t local_step);
-
-  torch::optim::Optimizer& optimizer_;
-  OptimizerKind kind_;
-  PolicyOptions options_;
-  std::vector<double> multipliers_;
-  std::vector<Stage> stages_;
-  size_t stage_ = 0;
-  int64_t iteration_ = 0;
-  std::unique_ptr<torchclr::Scheduler> scheduler_;
-};
+/// The LR of param group 0 (multiplier 1) right now.
+double current_lr(const torch::optim::Optimizer& optimizer);
 
 }  // namespace cifar10

@@ -14,6 +14,9 @@ namespace fs = std::filesystem;
 namespace cifar10 {
 namespace {
 
+// The scheduler's state inside the checkpoint's "schedule" entry.
+const char* const kSchedulerKey = "scheduler";
+
 // The first line of an error, without LibTorch's backtrace; LibTorch's internal assertions (its
 // own way to fail on a foreign state) say nothing a user can act on.
 std::string reason(const std::exception& e) {
@@ -52,10 +55,9 @@ void check_resume(const CheckpointHeader& header, const std::vector<Flag>& flags
               "' is at iteration ", header.iteration, ", past --iters ", options.iterations);
 }
 
-// The LRs the current stage's scheduler gives from now on: the same for a schedule built from
-// the flags and for one restored from a checkpoint of the same run.
-std::vector<double> upcoming_lrs(Schedule& schedule) {
-  auto& scheduler = schedule.scheduler();
+// The LRs the scheduler gives from now on: the same for a schedule built from the flags and for
+// one restored from a checkpoint of the same run.
+std::vector<double> upcoming_lrs(const torchclr::Scheduler& scheduler) {
   std::vector<double> lrs;
   for (const int64_t ahead : {0, 1, 2, 3, 5, 10, 100, 1000, 10000}) {
     lrs.push_back(scheduler.lr_at(scheduler.last_step() + ahead, 0));
@@ -96,18 +98,20 @@ void prepare_checkpoint_path(const std::string& path) {
 }
 
 void save_checkpoint(const std::string& path, CifarNet& model, torch::optim::Optimizer& optimizer,
-                     const Schedule& schedule, const std::vector<Flag>& flags, double wall_seconds,
-                     double train_seconds) {
-  torch::serialize::OutputArchive archive, model_archive, optimizer_archive, schedule_archive;
+                     const torchclr::Scheduler& scheduler, const std::vector<Flag>& flags,
+                     double wall_seconds, double train_seconds) {
+  torch::serialize::OutputArchive archive, model_archive, optimizer_archive, schedule_archive,
+      scheduler_archive;
   model->save(model_archive);
   optimizer.save(optimizer_archive);
-  schedule.save(schedule_archive);
+  scheduler.save(scheduler_archive);
+  schedule_archive.write(kSchedulerKey, scheduler_archive);
   archive.write("format", c10::IValue(kCheckpointFormat));
   archive.write("flags", c10::IValue(format_flags(flags)));
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("schedule", schedule_archive);
-  archive.write("iteration", torch::tensor(schedule.iteration(), torch::kInt64));
+  archive.write("iteration", torch::tensor(scheduler.last_step(), torch::kInt64));
   archive.write("wall_seconds", torch::tensor(wall_seconds, torch::kFloat64));
   archive.write("train_seconds", torch::tensor(train_seconds, torch::kFloat64));
   write_checkpoint_file(archive, path);
@@ -120,43 +124,9 @@ std::vector<Flag> run_flags(const TrainOptions& options) {
                           {"--optimizer", optimizer_name(options.optimizer)},
                           {"--iters", std::to_string(options.iterations)},
                           {"--batch-size", std::to_string(options.batch_size)}};
-  const auto add = [&flags](const char* flag, const std::string& value) {
-    flags.emplace_back(flag, value);
-  };
-  switch (p.policy) {
-    case Policy::Fixed:
-    case Policy::Exp:
-      add("--base-lr", exact_number(p.base_lr));
-      if (p.policy == Policy::Exp) add("--gamma", exact_number(p.effective_gamma()));
-      break;
-    case Policy::MultiStep: {
-      add("--base-lr", exact_number(p.base_lr));
-      add("--gamma", exact_number(p.effective_gamma()));
-      std::string milestones;
-      for (const auto m : p.effective_milestones()) {
-        milestones += (milestones.empty() ? "" : ",") + std::to_string(m);
-      }
-      add("--milestones", milestones);
-      break;
-    }
-    case Policy::Decay:
-    case Policy::OneCycle:
-      add("--base-lr", exact_number(p.base_lr));
-      add("--max-lr", exact_number(p.max_lr));
-      if (p.policy == Policy::Decay) add("--step-size", std::to_string(p.step_size));
-      break;
-    default:
-      if (p.stages.empty()) {
-        add("--base-lr", exact_number(p.base_lr));
-        add("--max-lr", exact_number(p.max_lr));
-        add("--step-size", std::to_string(p.step_size));
-      } else {
-        add("--stages", format_stages(p.stages));
-      }
-      if (p.policy == Policy::ExpRange) add("--gamma", exact_number(p.effective_gamma()));
-  }
-  add("--eval-every", std::to_string(options.eval_every));
-  add("--seed", std::to_string(options.seed));
+  for (auto& flag : policy_flags(p)) flags.push_back(std::move(flag));
+  flags.emplace_back("--eval-every", std::to_string(options.eval_every));
+  flags.emplace_back("--seed", std::to_string(options.seed));
   return flags;
 }
 
@@ -209,13 +179,18 @@ CheckpointHeader read_checkpoint_header(CheckpointFile& file, const std::string&
 }
 
 void restore_checkpoint(torch::serialize::InputArchive& archive, const std::string& name,
-                        CifarNet& model, torch::optim::Optimizer& optimizer, Schedule& schedule) {
+                        CifarNet& model, torch::optim::Optimizer& optimizer,
+                        torchclr::Scheduler& scheduler) {
   restore_part(archive, name, "model", "the network",
                [&](torch::serialize::InputArchive& part) { model->load(part); });
   restore_part(archive, name, "optimizer", "--optimizer (written with another optimizer?)",
                [&](torch::serialize::InputArchive& part) { optimizer.load(part); });
   restore_part(archive, name, "schedule", "--policy and its flags",
-               [&](torch::serialize::InputArchive& part) { schedule.load(part); });
+               [&](torch::serialize::InputArchive& part) {
+                 torch::serialize::InputArchive state;
+                 part.read(kSchedulerKey, state);
+                 scheduler.load(state);
+               });
 }
 
 Resume::Resume(const TrainOptions& options, const std::vector<Flag>& flags)
@@ -226,11 +201,15 @@ Resume::Resume(const TrainOptions& options, const std::vector<Flag>& flags)
   check_resume(header_, flags, options);
 }
 
-void Resume::restore(CifarNet& model, torch::optim::Optimizer& optimizer, Schedule& schedule) {
+void Resume::restore(CifarNet& model, torch::optim::Optimizer& optimizer,
+                     torchclr::Scheduler& scheduler) {
   TORCH_CHECK(file_, "Resume: there is no checkpoint to restore");
-  const auto expected = upcoming_lrs(schedule);
-  restore_checkpoint(file_->archive, name_, model, optimizer, schedule);
-  check_same_lrs(expected, upcoming_lrs(schedule), name_, header_.iteration);
+  const auto expected = upcoming_lrs(scheduler);
+  restore_checkpoint(file_->archive, name_, model, optimizer, scheduler);
+  TORCH_CHECK(scheduler.last_step() == header_.iteration, "train: the checkpoint '", name_,
+              "' is damaged: its schedule is at iteration ", scheduler.last_step(),
+              ", its header at ", header_.iteration);
+  check_same_lrs(expected, upcoming_lrs(scheduler), name_, header_.iteration);
 }
 
 }  // namespace cifar10

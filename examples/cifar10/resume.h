@@ -43,19 +43,20 @@ struct CheckpointHeader {
 CheckpointHeader read_checkpoint_header(CheckpointFile& file, const std::string& name);
 
 /// Loads the model, optimizer and schedule states of a checkpoint into objects built with the
-/// run's options (the schedule at the checkpoint's iteration). A state that does not fit is an
+/// run's options (the scheduler at the checkpoint's iteration). A state that does not fit is an
 /// error naming the file and what did not fit.
 void restore_checkpoint(torch::serialize::InputArchive& archive, const std::string& name,
-                        CifarNet& model, torch::optim::Optimizer& optimizer, Schedule& schedule);
+                        CifarNet& model, torch::optim::Optimizer& optimizer,
+                        torchclr::Scheduler& scheduler);
 
 /// Creates the directory of --checkpoint `path` and writes a file there, so that a bad path fails
 /// before training rather than hours into it. Empty: nothing to do.
 void prepare_checkpoint_path(const std::string& path);
 
-/// Writes the run's state at `schedule.iteration()` to `path` (replaced whole).
+/// Writes the run's state at `scheduler.last_step()` to `path` (replaced whole).
 void save_checkpoint(const std::string& path, CifarNet& model, torch::optim::Optimizer& optimizer,
-                     const Schedule& schedule, const std::vector<Flag>& flags, double wall_seconds,
-                     double train_seconds);
+                     const torchclr::Scheduler& scheduler, const std::vector<Flag>& flags,
+                     double wall_seconds, double train_seconds);
 
 /// The checkpoint a run resumes from (`TrainOptions::resume`): read, verified, and its recorded
 /// flags checked against the run's before anything is built from it. Without one, a run starts
@@ -71,7 +72,7 @@ class Resume {
 
   /// Loads the checkpoint into objects built from the flags, and checks that the schedule it
   /// holds gives the LRs the flags give from here on.
-  void restore(CifarNet& model, torch::optim::Optimizer& optimizer, Schedule& schedule);
+  void restore(CifarNet& model, torch::optim::Optimizer& optimizer, torchclr::Scheduler& scheduler);
 
  private:
   std::string name_;

@@ -131,11 +131,11 @@ TrainResult train(const TrainOptions& given, const ImageData& train_data,
   policy.iterations = options.iterations;
   const auto flags = resume_flags(options, train_data.size());
   Resume resume(options, flags);
-  Schedule schedule(*optimizer, options.optimizer, policy, lr_multipliers(groups),
-                    resume.iteration());
+  const auto scheduler = make_scheduler(*optimizer, options.optimizer, policy,
+                                        lr_multipliers(groups), resume.iteration());
   std::optional<int64_t> saved;  // the iteration the checkpoint file holds
   if (resume) {
-    resume.restore(model, *optimizer, schedule);
+    resume.restore(model, *optimizer, *scheduler);
     if (resume.header().format < kCheckpointFormat && rank == 0) {
       std::cerr << "note: '" << options.resume << "' is a checkpoint from before checksums and "
                 << "recorded flags: it was loaded unverified, and its LR schedule agrees with "
@@ -144,8 +144,8 @@ TrainResult train(const TrainOptions& given, const ImageData& train_data,
     if (options.checkpoint == options.resume) saved = resume.iteration();
     facts.resumed_from = resume.iteration();
     if (resume.iteration() == options.iterations) {
-      return finished_run(options, schedule.lr(), resume.iteration(), resume.header().wall_seconds,
-                          resume.header().train_seconds, facts);
+      return finished_run(options, current_lr(*optimizer), resume.iteration(),
+                          resume.header().wall_seconds, resume.header().train_seconds, facts);
     }
   }
   std::optional<torchclr::GradientAverager> averager;
@@ -160,22 +160,23 @@ TrainResult train(const TrainOptions& given, const ImageData& train_data,
   double train_seconds = 0.0;
   const std::clock_t cpu_start = std::clock();
   const auto save = [&] {
-    save_checkpoint(options.checkpoint, model, *optimizer, schedule, flags,
+    save_checkpoint(options.checkpoint, model, *optimizer, *scheduler, flags,
                     resume.header().wall_seconds + seconds_since(wall_start),
                     resume.header().train_seconds + train_seconds);
-    saved = schedule.iteration();
+    saved = scheduler->last_step();
   };
   const auto stop = [&](const std::string& what, int64_t iteration, double lr) {
     result.diverged = true;
     result.message = divergence(what, iteration, lr, options.checkpoint, saved);
   };
 
-  // The loop: one optimizer step per batch; the test set every `eval_every` iterations.
+  // The loop: one optimizer step per batch; the test set every `eval_every` iterations. The
+  // iteration is the scheduler's.
   model->train();
-  for (int64_t t = resume.iteration(); t < options.iterations; ++t) {
+  for (int64_t t = scheduler->last_step(); t < options.iterations; ++t) {
     const auto step_start = Clock::now();
     batches.load(t);
-    const double lr = schedule.lr();
+    const double lr = current_lr(*optimizer);
     const double momentum = current_momentum(*optimizer, options.optimizer);
     model->zero_grad(/*set_to_none=*/true);
     auto loss = F::cross_entropy(model->forward(batches.images()), batches.targets());
@@ -185,7 +186,7 @@ TrainResult train(const TrainOptions& given, const ImageData& train_data,
     double loss_value = loss.item<double>();
     // Every rank logs, and stops on, the same (mean) loss.
     if (world > 1) loss_value = options.group->all_reduce_mean(loss_value);
-    schedule.step();
+    scheduler->step();
     train_seconds += seconds_since(step_start);
     log.train_row(t, lr, momentum, loss_value, train_seconds);
     if (!std::isfinite(loss_value)) {
@@ -230,7 +231,7 @@ TrainResult train(const TrainOptions& given, const ImageData& train_data,
   result.images_per_second =
       trained > 0 ? trained * options.batch_size / std::max(train_seconds, 1e-9) : 0.0;
   result.wall_seconds = resume.header().wall_seconds + seconds_since(wall_start);
-  result.final_lr = schedule.lr();
+  result.final_lr = current_lr(*optimizer);
   if (!options.out_dir.empty()) write_summary(options, result, facts);
   return result;
 }

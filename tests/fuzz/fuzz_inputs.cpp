@@ -68,9 +68,10 @@ void resume_from_checkpoint(const uint8_t* data, size_t size) {
     auto optimizer = cifar10::make_optimizer(cifar10::OptimizerKind::Sgd, groups, 0.001);
     cifar10::PolicyOptions policy;
     policy.iterations = std::max<int64_t>(header.iteration, 1);
-    cifar10::Schedule schedule(*optimizer, cifar10::OptimizerKind::Sgd, policy,
-                               cifar10::lr_multipliers(groups), header.iteration);
-    cifar10::restore_checkpoint(file.archive, "fuzz input", model, *optimizer, schedule);
+    const auto scheduler =
+        cifar10::make_scheduler(*optimizer, cifar10::OptimizerKind::Sgd, policy,
+                                cifar10::lr_multipliers(groups), header.iteration);
+    cifar10::restore_checkpoint(file.archive, "fuzz input", model, *optimizer, *scheduler);
   } catch (const std::exception&) {
     // Rejected with an error: what a damaged checkpoint should get.
   }
