@@ -16,6 +16,7 @@
 #include <limits>
 #include <string>
 
+#include "batch_stream.h"
 #include "dataset.h"
 #include "model.h"
 #include "policies.h"

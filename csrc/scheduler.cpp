@@ -68,6 +68,19 @@ class OriginalLrs {
   std::unordered_map<const torch::optim::Optimizer*, Entry> entries_;
 };
 
+// A param group's options, read from the group. LibTorch's `OptimizerParamGroup::options()` is an
+// exported out-of-line function that calls another (`has_options()`): with 64 groups the two
+// calls were two thirds of a step. The member they return is protected, and a derived type may
+// name it.
+struct GroupOptions : torch::optim::OptimizerParamGroup {
+  static torch::optim::OptimizerOptions& of(torch::optim::OptimizerParamGroup& group) {
+    const auto& options = group.*(&GroupOptions::options_);
+    TORCH_CHECK(options != nullptr, "torchclr: expected a param group with options, but got one ",
+                "without");
+    return *options;
+  }
+};
+
 std::string serialize(const Scheduler& scheduler) {
   torch::serialize::OutputArchive archive;
   scheduler.save(archive);
@@ -113,8 +126,8 @@ std::vector<double> Scheduler::optimizer_lrs() const {
   check_group_count();
   std::vector<double> lrs;
   lrs.reserve(num_groups_);
-  for (const auto& group : optimizer_.param_groups()) {
-    lrs.push_back(group.options().get_lr());
+  for (auto& group : optimizer_.param_groups()) {
+    lrs.push_back(GroupOptions::of(group).get_lr());
   }
   return lrs;
 }
@@ -142,7 +155,7 @@ void Scheduler::start(int64_t last_step) {
   if (cycles_momentum()) {
     require_momentum();
   }
-  apply(t);
+  apply(t, /*force=*/true);
 }
 
 void Scheduler::check_finite_lrs(int64_t t, const std::vector<double>& lrs) const {
@@ -166,15 +179,19 @@ void Scheduler::compute_and_write_momentum(int64_t t, std::vector<double>& lrs) 
   check_finite_lrs(t, lrs);
   auto& groups = optimizer_.param_groups();
   for (size_t g = 0; g < num_groups_; ++g) {
-    set_momentum(groups[g].options(), momentums_[g]);
+    set_momentum(GroupOptions::of(groups[g]), momentums_[g]);
   }
 }
 
-void Scheduler::apply(int64_t t) {
+void Scheduler::apply(int64_t t, bool force) {
   compute_and_write_momentum(t, step_lrs_);
-  auto& groups = optimizer_.param_groups();
-  for (size_t g = 0; g < num_groups_; ++g) {
-    groups[g].options().set_lr(step_lrs_[g]);
+  const bool changes_only = writes_only_changes();
+  if (force || !changes_only || step_lrs_ != written_lrs_) {
+    auto& groups = optimizer_.param_groups();
+    for (size_t g = 0; g < num_groups_; ++g) {
+      GroupOptions::of(groups[g]).set_lr(step_lrs_[g]);
+    }
+    if (changes_only) written_lrs_ = step_lrs_;
   }
   step_count_ = static_cast<unsigned>(t);
 }
@@ -190,7 +207,7 @@ void Scheduler::step() {
   TORCH_CHECK(!needs_metric(t), name_, ": expected step(metric) with the value to monitor at ",
               "iteration ", t, ", but got step() without one");
   check_iteration(t);
-  apply(t);
+  apply(t, /*force=*/false);
 }
 
 std::vector<double> Scheduler::get_lrs() {
@@ -214,7 +231,7 @@ void Scheduler::step(double metric) {
   } else {
     TORCH_CHECK(!std::isnan(metric), name_, ": expected a metric that is not NaN, but got nan");
   }
-  apply(t);
+  apply(t, /*force=*/false);
 }
 
 std::vector<double> Scheduler::get_last_lr() const { return optimizer_lrs(); }
@@ -302,7 +319,7 @@ void Scheduler::load(torch::serialize::InputArchive& archive) {
   const std::string snapshot = serialize(*this);
   try {
     load_state(archive);
-    apply(last_step());  // computes every value before it writes any
+    apply(last_step(), /*force=*/true);  // computes every value before it writes any
   } catch (...) {
     torch::serialize::InputArchive previous;
     std::istringstream bytes(snapshot);

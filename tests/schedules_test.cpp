@@ -266,6 +266,29 @@ TEST(ReduceLROnPlateau, AppliesTheReduceHookBeforeComparing) {
   EXPECT_EQ(seen, (std::vector<double>{4.0, 3.0}));
 }
 
+// As PyTorch's: the groups are written only when the LRs change, so an LR set by hand stays until
+// the next reduction, which reduces the scheduler's own LR.
+TEST(ReduceLROnPlateau, WritesTheLrsOnlyWhenTheyChange) {
+  auto opt = make_optimizer("sgd", {0.1, 0.2});
+  ReduceLROnPlateau scheduler(*opt.optimizer, ReduceLROnPlateauOptions().patience(1));
+  auto& groups = opt.optimizer->param_groups();
+  scheduler.step(1.0);  // best
+  groups[0].options().set_lr(0.5);
+  scheduler.step(1.0);  // one bad step: no reduction, no write
+  EXPECT_EQ(groups[0].options().get_lr(), 0.5);
+  EXPECT_EQ(groups[1].options().get_lr(), 0.2);
+  scheduler.step(1.0);  // two: a reduction writes every group
+  EXPECT_NEAR(groups[0].options().get_lr(), 0.01, 1e-15);
+  EXPECT_NEAR(groups[1].options().get_lr(), 0.02, 1e-15);
+  groups[1].options().set_lr(0.7);
+  const std::string state = checkpoint_bytes(scheduler);
+  torch::serialize::InputArchive archive;
+  std::istringstream in(state);
+  archive.load_from(in);
+  scheduler.load(archive);  // a load writes, whatever changed
+  EXPECT_NEAR(groups[1].options().get_lr(), 0.02, 1e-15);
+}
+
 TEST(ReduceLROnPlateau, ANaNMetricIsAnErrorThatChangesNothing) {
   auto opt = make_optimizer("sgd", {0.1});
   ReduceLROnPlateau scheduler(*opt.optimizer, ReduceLROnPlateauOptions().patience(0));

@@ -58,6 +58,9 @@ struct ReduceLROnPlateauOptions {
 /// Step it with `step(metric)`; a plain `step()` is an error. The LRs start at the param groups'
 /// original LRs (`Scheduler::base_lrs()`); `lr_at(t, g)` is the current LR for every t (this
 /// schedule follows the metric, not the iteration). A NaN metric is an error that changes nothing.
+/// Like PyTorch's, a step writes the LRs into the optimizer only when they change (a reduction),
+/// so an LR set by hand between reductions stays until the next reduction (which reduces the
+/// scheduler's own LR, not the one set by hand).
 class ReduceLROnPlateau : public Scheduler {
  public:
   ReduceLROnPlateau(torch::optim::Optimizer& optimizer, ReduceLROnPlateauOptions options = {});
@@ -74,6 +77,7 @@ class ReduceLROnPlateau : public Scheduler {
 
  private:
   void compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const override;
+  bool writes_only_changes() const override { return true; }
   bool takes_metric() const override { return true; }
   void observe(int64_t t, double metric) override;
   void save_options(torch::serialize::OutputArchive& archive) const override;

@@ -146,7 +146,7 @@ class Scheduler : public torch::optim::LRScheduler {
   void start(int64_t last_step);
 
   /// Writes the current iteration's values into the optimizer again, after an option changed.
-  void write_current() { apply(last_step()); }
+  void write_current() { apply(last_step(), /*force=*/true); }
 
   /// Per-group values of an option, size checked against the optimizer's param groups.
   std::vector<double> per_group(const GroupValues& values, const char* option) const;
@@ -162,6 +162,10 @@ class Scheduler : public torch::optim::LRScheduler {
   virtual void compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const = 0;
   /// Whether this scheduler writes momentum into the optimizer.
   virtual bool cycles_momentum() const { return false; }
+  /// Whether a step writes the LRs only when they differ from those it wrote last (as PyTorch's
+  /// ReduceLROnPlateau, which leaves the groups alone between reductions); the others write every
+  /// step. Construction and `load()` always write.
+  virtual bool writes_only_changes() const { return false; }
   /// Throws when iteration `t` is outside the schedule (1cycle past its total steps).
   virtual void check_iteration(int64_t /*t*/) const {}
   /// Whether `step(metric)` feeds this schedule (ReduceLROnPlateau and composites holding one).
@@ -191,8 +195,9 @@ class Scheduler : public torch::optim::LRScheduler {
   /// Computes iteration t into `lrs` (an error, before anything is written, when one is not
   /// finite) and writes its momentum into the optimizer.
   void compute_and_write_momentum(int64_t t, std::vector<double>& lrs);
-  /// Writes iteration t's values into the optimizer and makes it the current iteration.
-  void apply(int64_t t);
+  /// Writes iteration t's values into the optimizer (unless `writes_only_changes()`, `force` is
+  /// false and the LRs are those written last) and makes it the current iteration.
+  void apply(int64_t t, bool force);
   /// Checks the type, format version and group count of a checkpoint; returns its iteration.
   int64_t read_header(torch::serialize::InputArchive& archive, int64_t* version) const;
   /// Everything `load()` restores, without writing into the optimizer.
@@ -205,6 +210,7 @@ class Scheduler : public torch::optim::LRScheduler {
   size_t num_groups_;
   std::vector<double> base_lrs_;
   std::vector<double> step_lrs_, momentums_;  // reused by every step
+  std::vector<double> written_lrs_;           // the LRs last written, where writes_only_changes()
 };
 
 /// A schedule of the form lr = base_lr * factor(t), the form `ChainedScheduler` multiplies:
