@@ -1,3 +1,4 @@
+#include <c10/macros/Macros.h>
 #include <c10/util/Exception.h>
 #include <torchclr/momentum.h>
 #include <torchclr/scheduler.h>
@@ -75,9 +76,11 @@ class OriginalLrs {
 struct GroupOptions : torch::optim::OptimizerParamGroup {
   static torch::optim::OptimizerOptions& of(torch::optim::OptimizerParamGroup& group) {
     const auto& options = group.*(&GroupOptions::options_);
-    TORCH_CHECK(options != nullptr, "torchclr: expected a param group with options, but got one ",
-                "without");
+    if (C10_UNLIKELY(options == nullptr)) missing();
     return *options;
+  }
+  [[noreturn]] C10_NOINLINE static void missing() {
+    TORCH_CHECK(false, "torchclr: expected a param group with options, but got one without");
   }
 };
 
@@ -159,6 +162,9 @@ void Scheduler::start(int64_t last_step) {
 }
 
 void Scheduler::check_finite_lrs(int64_t t, const std::vector<double>& lrs) const {
+  bool finite = true;  // one pass without branches first: the error is the rare case
+  for (const double lr : lrs) finite &= std::isfinite(lr);
+  if (C10_LIKELY(finite)) return;
   for (size_t g = 0; g < lrs.size(); ++g) {
     TORCH_CHECK(std::isfinite(lrs[g]), name_, ": expected a finite LR at every iteration, but ",
                 "param group ", g, "'s LR at iteration ", t, " is ", lrs[g],
