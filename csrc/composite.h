@@ -20,7 +20,7 @@ struct SchedulerAccess {
   static void check_iteration(const Scheduler& s, int64_t t) { s.check_iteration(t); }
   static bool takes_metric(const Scheduler& s) { return s.takes_metric(); }
   static bool needs_metric(const Scheduler& s, int64_t t) { return s.needs_metric(t); }
-  static void observe(Scheduler& s, int64_t t, double metric) { s.observe(t, metric); }
+  static bool observe(Scheduler& s, int64_t t, double metric) { return s.observe(t, metric); }
   static void load_state(Scheduler& s, torch::serialize::InputArchive& archive) {
     s.load_state(archive);
   }

@@ -60,7 +60,7 @@ bool ReduceLROnPlateau::is_better(double metric) const {
                                                          : metric > best_ + threshold;
 }
 
-void ReduceLROnPlateau::observe(int64_t /*t*/, double metric) {
+bool ReduceLROnPlateau::observe(int64_t /*t*/, double metric) {
   if (options_.reduce_metric()) metric = options_.reduce_metric()(metric);
   TORCH_CHECK(!std::isnan(metric), name(), ": expected a metric that is not NaN, but got nan");
   if (is_better(metric)) {
@@ -73,15 +73,15 @@ void ReduceLROnPlateau::observe(int64_t /*t*/, double metric) {
     --cooldown_counter_;
     num_bad_steps_ = 0;  // bad steps in cooldown do not count
   }
-  if (num_bad_steps_ > options_.patience()) {
-    const auto& min_lr = options_.min_lr().values();
-    for (size_t g = 0; g < lrs_.size(); ++g) {
-      const double reduced = std::max(lrs_[g] * options_.factor(), min_lr[g]);
-      if (lrs_[g] - reduced > options_.eps()) lrs_[g] = reduced;
-    }
-    cooldown_counter_ = options_.cooldown();
-    num_bad_steps_ = 0;
+  if (num_bad_steps_ <= options_.patience()) return false;
+  const auto& min_lr = options_.min_lr().values();
+  for (size_t g = 0; g < lrs_.size(); ++g) {
+    const double reduced = std::max(lrs_[g] * options_.factor(), min_lr[g]);
+    if (lrs_[g] - reduced > options_.eps()) lrs_[g] = reduced;
   }
+  cooldown_counter_ = options_.cooldown();
+  num_bad_steps_ = 0;
+  return true;
 }
 
 void ReduceLROnPlateau::compute(int64_t /*t*/, GroupSpan lrs, GroupSpan /*momentums*/) const {

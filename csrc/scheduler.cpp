@@ -233,7 +233,11 @@ void Scheduler::step(double metric) {
   check_iteration(t);
   check_group_count();
   if (needs_metric(t)) {
-    observe(t, metric);  // a reduce hook may run here: every rank gets this far alike
+    // A reduce hook may run here: every rank gets this far alike.
+    if (!observe(t, metric) && writes_only_changes()) {
+      step_count_ = static_cast<unsigned>(t);  // the optimizer holds this iteration's LRs
+      return;
+    }
   } else {
     TORCH_CHECK(!std::isnan(metric), name_, ": expected a metric that is not NaN, but got nan");
   }

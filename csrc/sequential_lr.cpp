@@ -86,9 +86,9 @@ bool SequentialLR::needs_metric(int64_t t) const {
   return SchedulerAccess::needs_metric(*children_[i], local(t, i));
 }
 
-void SequentialLR::observe(int64_t t, double metric) {
+bool SequentialLR::observe(int64_t t, double metric) {
   const size_t i = active(t);
-  SchedulerAccess::observe(*children_[i], local(t, i), metric);
+  return SchedulerAccess::observe(*children_[i], local(t, i), metric);
 }
 
 void SequentialLR::save_options(torch::serialize::OutputArchive& archive) const {

@@ -79,7 +79,7 @@ class ReduceLROnPlateau : public Scheduler {
   void compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const override;
   bool writes_only_changes() const override { return true; }
   bool takes_metric() const override { return true; }
-  void observe(int64_t t, double metric) override;
+  bool observe(int64_t t, double metric) override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
   void validate() const;

@@ -172,8 +172,10 @@ class Scheduler : public torch::optim::LRScheduler {
   virtual bool takes_metric() const { return false; }
   /// Whether iteration `t` can only be reached through `step(metric)`.
   virtual bool needs_metric(int64_t /*t*/) const { return takes_metric(); }
-  /// Takes the metric of the step to iteration `t` (called only where `needs_metric(t)`).
-  virtual void observe(int64_t /*t*/, double /*metric*/) {}
+  /// Takes the metric of the step to iteration `t` (called only where `needs_metric(t)`); returns
+  /// whether the schedule's values may have changed (a scheduler that `writes_only_changes()`
+  /// then skips the step's computation when they have not).
+  virtual bool observe(int64_t /*t*/, double /*metric*/) { return true; }
   virtual void save_options(torch::serialize::OutputArchive& archive) const = 0;
   /// Reads and validates the options written by `save_options`. It may throw part-way: `load()`
   /// then puts the whole scheduler back as it was.

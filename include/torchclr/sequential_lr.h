@@ -48,7 +48,7 @@ class SequentialLR : public Scheduler {
   void check_iteration(int64_t t) const override;
   bool takes_metric() const override;
   bool needs_metric(int64_t t) const override;
-  void observe(int64_t t, double metric) override;
+  bool observe(int64_t t, double metric) override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
   void validate() const;
