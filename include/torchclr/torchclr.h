@@ -3,6 +3,8 @@
 /// torchclr: cyclical learning rates, every common LR schedule and the LR range test for
 /// LibTorch (and the Adadelta optimizer LibTorch lacks).
 
+#include <torchclr/version.h>
+
 #include <torchclr/adadelta.h>
 #include <torchclr/chained_scheduler.h>
 #include <torchclr/constant_lr.h>
@@ -22,7 +24,6 @@
 #include <torchclr/scheduler.h>
 #include <torchclr/sequential_lr.h>
 #include <torchclr/step_lr.h>
-#include <torchclr/version.h>
 #include <torchclr/warmup_stable_decay.h>
 
 #if TORCHCLR_WITH_DISTRIBUTED
