@@ -176,9 +176,10 @@ void BM_ChainedScheduler_Constant_Exponential(benchmark::State& state) {
   });
 }
 
-// The floor under every scheduler: writing each group's LR through LibTorch's accessor, as any
-// scheduler must, against the same writes through pointers kept from it (which a scheduler cannot
-// keep: OptimizerParamGroup::set_options() may free them).
+// The floor under every scheduler: writing each group's LR through LibTorch's accessor, against the
+// same writes through pointers kept from it (which a scheduler cannot keep:
+// OptimizerParamGroup::set_options() may free them). torchclr reads each group's options member
+// at every step, which costs about what a kept pointer does.
 void BM_LibTorch_SetLr_Accessor(benchmark::State& state) {
   std::vector<torch::Tensor> params;
   auto optimizer = make_sgd(state.range(0), params);
