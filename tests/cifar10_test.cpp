@@ -473,10 +473,8 @@ void expect_resume_matches_uninterrupted(OptimizerKind kind, const std::string& 
     const auto groups = caffe_param_groups(f.model);
     f.optimizer = make_optimizer(options.optimizer, groups, options.policy.base_lr);
     f.optimizer->load(optimizer_archive);
-    PolicyOptions policy = options.policy;
-    policy.iterations = options.iterations;
-    f.scheduler = make_scheduler(*f.optimizer, options.optimizer, policy, lr_multipliers(groups),
-                                 options.iterations);
+    f.scheduler = make_scheduler(*f.optimizer, options.optimizer, schedule_options(options),
+                                 lr_multipliers(groups), options.iterations);
     torch::serialize::InputArchive scheduler_archive;
     schedule_archive.read("scheduler", scheduler_archive);
     f.scheduler->load(scheduler_archive);
@@ -1039,10 +1037,8 @@ static void write_format1_checkpoint(const TrainOptions& options, int64_t iterat
   CifarNet model;
   const auto groups = caffe_param_groups(model);
   auto optimizer = make_optimizer(options.optimizer, groups, options.policy.base_lr);
-  auto policy = options.policy;
-  policy.iterations = options.iterations;
-  const auto scheduler =
-      make_scheduler(*optimizer, options.optimizer, policy, lr_multipliers(groups), iteration);
+  const auto scheduler = make_scheduler(*optimizer, options.optimizer, schedule_options(options),
+                                        lr_multipliers(groups), iteration);
   torch::serialize::OutputArchive archive, model_archive, optimizer_archive, schedule_archive,
       scheduler_archive;
   model->save(model_archive);

@@ -180,7 +180,6 @@ int main(int argc, char** argv) {
       const auto kind = cifar10::resolve_dataset(train_common);
       auto& p = train_options.policy;
       p.policy = cifar10::parse_policy(policy);
-      p.iterations = train_options.iterations;
       if (gamma_option->count() > 0) p.gamma = gamma;
       if (!milestones.empty()) p.milestones = cifar10::parse_milestones(milestones);
       if (!stages.empty()) p.stages = cifar10::parse_stages(stages);

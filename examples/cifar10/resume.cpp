@@ -118,8 +118,7 @@ void save_checkpoint(const std::string& path, CifarNet& model, torch::optim::Opt
 }
 
 std::vector<Flag> run_flags(const TrainOptions& options) {
-  PolicyOptions p = options.policy;
-  p.iterations = options.iterations;
+  const PolicyOptions p = schedule_options(options);
   std::vector<Flag> flags{{"--policy", policy_name(p.policy)},
                           {"--optimizer", optimizer_name(options.optimizer)},
                           {"--iters", std::to_string(options.iterations)},

@@ -127,11 +127,8 @@ EvalHistory read_eval_csv(const std::string& path) {
 
 RunLog::RunLog(const TrainOptions& options, std::optional<int64_t> resumed_at) {
   if (options.progress) {
-    PolicyOptions policy = options.policy;
-    policy.iterations = options.iterations;
-    progress_ =
-        std::make_unique<Progress>(options.label.empty() ? policy.describe() : options.label,
-                                   options.iterations, resumed_at.value_or(0));
+    const auto label = options.label.empty() ? schedule_options(options).describe() : options.label;
+    progress_ = std::make_unique<Progress>(label, options.iterations, resumed_at.value_or(0));
   }
   if (options.out_dir.empty()) return;
   const std::string train_csv = options.out_dir + "/train.csv";
@@ -187,8 +184,7 @@ void RunLog::finish() {
 }
 
 void write_summary(const TrainOptions& options, const TrainResult& result, const RunFacts& facts) {
-  PolicyOptions policy = options.policy;
-  policy.iterations = options.iterations;
+  const PolicyOptions policy = schedule_options(options);
   nlohmann::ordered_json summary;
   summary["policy"] = policy_name(policy.policy);
   summary["schedule"] = policy.describe();

@@ -97,9 +97,13 @@ void check_train_options(const TrainOptions& options) {
               options.eval_every);
   TORCH_CHECK(options.eval_batch_size >= 1,
               "train: expected an evaluation batch size >= 1, but got ", options.eval_batch_size);
+  check_policy_options(schedule_options(options));
+}
+
+PolicyOptions schedule_options(const TrainOptions& options) {
   PolicyOptions policy = options.policy;
   policy.iterations = options.iterations;
-  check_policy_options(policy);
+  return policy;
 }
 
 TrainResult train(const TrainOptions& given, const ImageData& train_data,
@@ -127,11 +131,9 @@ TrainResult train(const TrainOptions& given, const ImageData& train_data,
   model->to(device);
   const auto groups = caffe_param_groups(model);
   auto optimizer = make_optimizer(options.optimizer, groups, options.policy.base_lr);
-  PolicyOptions policy = options.policy;
-  policy.iterations = options.iterations;
   const auto flags = resume_flags(options, train_data.size());
   Resume resume(options, flags);
-  const auto scheduler = make_scheduler(*optimizer, options.optimizer, policy,
+  const auto scheduler = make_scheduler(*optimizer, options.optimizer, schedule_options(options),
                                         lr_multipliers(groups), resume.iteration());
   std::optional<int64_t> saved;  // the iteration the checkpoint file holds
   if (resume) {

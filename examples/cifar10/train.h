@@ -79,6 +79,10 @@ EvalResult test(CifarNet& model, const ImageData& data, int64_t batch_size,
 /// set and its CSVs flushed, at the first non-finite training loss, test loss or model.
 TrainResult train(const TrainOptions& options, const ImageData& train, const ImageData& test);
 
+/// The run's schedule: `options.policy` with the run's length (`TrainOptions::iterations`, which
+/// onecycle and multistep's default milestones depend on).
+PolicyOptions schedule_options(const TrainOptions& options);
+
 /// Checks the options that do not depend on the data, naming the flag of each bad value.
 void check_train_options(const TrainOptions& options);
 

@@ -92,7 +92,7 @@ std::string write_report(const CompareOptions& options, const std::vector<Compar
                                 ? fixed(*r.paper_accuracy, 1) + " (" + r.paper_source + ")"
                                 : std::string("-");
     md << "| " << r.label << " | " << optimizer_name(r.options.optimizer) << " | "
-       << r.options.policy.describe() << " | ";
+       << cifar10::schedule_options(r.options).describe() << " | ";
     const auto known = results.find(r.id);
     const auto result =
         known != results.end() ? std::optional<TrainResult>(known->second) : read_summary(dir);
@@ -223,8 +223,9 @@ std::string run_compare(const CompareOptions& options, const cifar10::DataPair& 
     }
     if (fs::is_regular_file(o.checkpoint)) o.resume = o.checkpoint;
     o.command = options.train_prefix + " " + cifar10::train_arguments(o) + " --out " + dir;
-    std::cerr << r.id << ": " << o.policy.describe() << ", " << optimizer_name(o.optimizer) << ", "
-              << o.iterations << " iterations" << (o.resume.empty() ? "" : " (resuming)") << "\n";
+    std::cerr << r.id << ": " << cifar10::schedule_options(o).describe() << ", "
+              << optimizer_name(o.optimizer) << ", " << o.iterations << " iterations"
+              << (o.resume.empty() ? "" : " (resuming)") << "\n";
     const auto result = cifar10::train(o, data.train, data.test);
     if (result.diverged) std::cerr << r.id << ": " << result.message << "\n";
     fs::remove(o.checkpoint);

@@ -21,7 +21,6 @@ CompareRow row(std::string id, std::string label, OptimizerKind optimizer, Polic
   r.options.optimizer = optimizer;
   r.options.policy.policy = policy;
   r.options.iterations = iterations;
-  r.options.policy.iterations = iterations;
   r.paper_accuracy = paper;
   r.paper_source = std::move(source);
   return r;
@@ -134,7 +133,7 @@ std::vector<CompareRow> paper_rows(double scale) {
     if (t.triangular_70k) {
       r.id += "-70k";
       r.label += ", 70k";
-      r.options.iterations = r.options.policy.iterations = n(70000);
+      r.options.iterations = n(70000);
       r.paper_accuracy = t.triangular_70k;
       rows.push_back(r);
     }
