@@ -6,6 +6,8 @@
 #include <torchclr/momentum.h>
 
 #include <tuple>
+#include <type_traits>
+#include <typeinfo>
 
 namespace torchclr {
 namespace {
@@ -15,6 +17,16 @@ namespace {
               "torchclr: expected an optimizer with a momentum to cycle (SGD or RMSprop "
               "'momentum', Adam or AdamW 'betas'), but got another optimizer; pass "
               "cycle_momentum(false)");
+}
+
+// The options as T, or null. The exact type first: `typeid` is a comparison where the
+// `dynamic_cast` it saves walks the class hierarchy, and a scheduler that cycles momentum asks
+// once per group at every step. Subclasses of T still match through the cast.
+template <typename T, typename Options>
+auto* as(Options& options) {
+  using Result = std::conditional_t<std::is_const_v<Options>, const T, T>;
+  if (typeid(options) == typeid(T)) return static_cast<Result*>(&options);
+  return dynamic_cast<Result*>(&options);
 }
 
 }  // namespace
@@ -27,29 +39,29 @@ bool has_momentum(const torch::optim::OptimizerOptions& options) {
 }
 
 double get_momentum(const torch::optim::OptimizerOptions& options) {
-  if (const auto* sgd = dynamic_cast<const torch::optim::SGDOptions*>(&options)) {
+  if (const auto* sgd = as<torch::optim::SGDOptions>(options)) {
     return sgd->momentum();
   }
-  if (const auto* rmsprop = dynamic_cast<const torch::optim::RMSpropOptions*>(&options)) {
+  if (const auto* rmsprop = as<torch::optim::RMSpropOptions>(options)) {
     return rmsprop->momentum();
   }
-  if (const auto* adam = dynamic_cast<const torch::optim::AdamOptions*>(&options)) {
+  if (const auto* adam = as<torch::optim::AdamOptions>(options)) {
     return std::get<0>(adam->betas());
   }
-  if (const auto* adamw = dynamic_cast<const torch::optim::AdamWOptions*>(&options)) {
+  if (const auto* adamw = as<torch::optim::AdamWOptions>(options)) {
     return std::get<0>(adamw->betas());
   }
   fail_no_momentum();
 }
 
 void set_momentum(torch::optim::OptimizerOptions& options, double momentum) {
-  if (auto* sgd = dynamic_cast<torch::optim::SGDOptions*>(&options)) {
+  if (auto* sgd = as<torch::optim::SGDOptions>(options)) {
     sgd->momentum(momentum);
-  } else if (auto* rmsprop = dynamic_cast<torch::optim::RMSpropOptions*>(&options)) {
+  } else if (auto* rmsprop = as<torch::optim::RMSpropOptions>(options)) {
     rmsprop->momentum(momentum);
-  } else if (auto* adam = dynamic_cast<torch::optim::AdamOptions*>(&options)) {
+  } else if (auto* adam = as<torch::optim::AdamOptions>(options)) {
     adam->betas(std::make_tuple(momentum, std::get<1>(adam->betas())));
-  } else if (auto* adamw = dynamic_cast<torch::optim::AdamWOptions*>(&options)) {
+  } else if (auto* adamw = as<torch::optim::AdamWOptions>(options)) {
     adamw->betas(std::make_tuple(momentum, std::get<1>(adamw->betas())));
   } else {
     fail_no_momentum();
