@@ -75,13 +75,17 @@ bool ReduceLROnPlateau::observe(int64_t /*t*/, double metric) {
   }
   if (num_bad_steps_ <= options_.patience()) return false;
   const auto& min_lr = options_.min_lr().values();
+  bool changed = false;
   for (size_t g = 0; g < lrs_.size(); ++g) {
     const double reduced = std::max(lrs_[g] * options_.factor(), min_lr[g]);
-    if (lrs_[g] - reduced > options_.eps()) lrs_[g] = reduced;
+    if (lrs_[g] - reduced > options_.eps()) {
+      lrs_[g] = reduced;
+      changed = true;
+    }
   }
   cooldown_counter_ = options_.cooldown();
   num_bad_steps_ = 0;
-  return true;
+  return changed;
 }
 
 void ReduceLROnPlateau::compute(int64_t /*t*/, GroupSpan lrs, GroupSpan /*momentums*/) const {

@@ -158,7 +158,7 @@ void Scheduler::start(int64_t last_step) {
   if (cycles_momentum()) {
     require_momentum();
   }
-  apply(t, /*force=*/true);
+  apply(t);
 }
 
 void Scheduler::check_finite_lrs(int64_t t, const std::vector<double>& lrs) const {
@@ -189,15 +189,11 @@ void Scheduler::compute_and_write_momentum(int64_t t, std::vector<double>& lrs) 
   }
 }
 
-void Scheduler::apply(int64_t t, bool force) {
+void Scheduler::apply(int64_t t) {
   compute_and_write_momentum(t, step_lrs_);
-  const bool changes_only = writes_only_changes();
-  if (force || !changes_only || step_lrs_ != written_lrs_) {
-    auto& groups = optimizer_.param_groups();
-    for (size_t g = 0; g < num_groups_; ++g) {
-      GroupOptions::of(groups[g]).set_lr(step_lrs_[g]);
-    }
-    if (changes_only) written_lrs_ = step_lrs_;
+  auto& groups = optimizer_.param_groups();
+  for (size_t g = 0; g < num_groups_; ++g) {
+    GroupOptions::of(groups[g]).set_lr(step_lrs_[g]);
   }
   step_count_ = static_cast<unsigned>(t);
 }
@@ -213,7 +209,7 @@ void Scheduler::step() {
   TORCH_CHECK(!needs_metric(t), name_, ": expected step(metric) with the value to monitor at ",
               "iteration ", t, ", but got step() without one");
   check_iteration(t);
-  apply(t, /*force=*/false);
+  apply(t);
 }
 
 std::vector<double> Scheduler::get_lrs() {
@@ -241,7 +237,7 @@ void Scheduler::step(double metric) {
   } else {
     TORCH_CHECK(!std::isnan(metric), name_, ": expected a metric that is not NaN, but got nan");
   }
-  apply(t, /*force=*/false);
+  apply(t);
 }
 
 std::vector<double> Scheduler::get_last_lr() const { return optimizer_lrs(); }
@@ -329,7 +325,7 @@ void Scheduler::load(torch::serialize::InputArchive& archive) {
   const std::string snapshot = serialize(*this);
   try {
     load_state(archive);
-    apply(last_step(), /*force=*/true);  // computes every value before it writes any
+    apply(last_step());  // computes every value before it writes any
   } catch (...) {
     torch::serialize::InputArchive previous;
     std::istringstream bytes(snapshot);

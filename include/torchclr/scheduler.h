@@ -146,7 +146,7 @@ class Scheduler : public torch::optim::LRScheduler {
   void start(int64_t last_step);
 
   /// Writes the current iteration's values into the optimizer again, after an option changed.
-  void write_current() { apply(last_step(), /*force=*/true); }
+  void write_current() { apply(last_step()); }
 
   /// Per-group values of an option, size checked against the optimizer's param groups.
   std::vector<double> per_group(const GroupValues& values, const char* option) const;
@@ -162,9 +162,9 @@ class Scheduler : public torch::optim::LRScheduler {
   virtual void compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const = 0;
   /// Whether this scheduler writes momentum into the optimizer.
   virtual bool cycles_momentum() const { return false; }
-  /// Whether a step writes the LRs only when they differ from those it wrote last (as PyTorch's
-  /// ReduceLROnPlateau, which leaves the groups alone between reductions); the others write every
-  /// step. Construction and `load()` always write.
+  /// Whether `step(metric)` writes the LRs only when `observe()` says they changed (as PyTorch's
+  /// ReduceLROnPlateau, which leaves the groups alone between reductions); the others write at
+  /// every step. Construction and `load()` always write.
   virtual bool writes_only_changes() const { return false; }
   /// Throws when iteration `t` is outside the schedule (1cycle past its total steps).
   virtual void check_iteration(int64_t /*t*/) const {}
@@ -173,8 +173,8 @@ class Scheduler : public torch::optim::LRScheduler {
   /// Whether iteration `t` can only be reached through `step(metric)`.
   virtual bool needs_metric(int64_t /*t*/) const { return takes_metric(); }
   /// Takes the metric of the step to iteration `t` (called only where `needs_metric(t)`); returns
-  /// whether the schedule's values may have changed (a scheduler that `writes_only_changes()`
-  /// then skips the step's computation when they have not).
+  /// whether the schedule's values changed (a scheduler that `writes_only_changes()` then skips
+  /// the step's computation and writes when they have not).
   virtual bool observe(int64_t /*t*/, double /*metric*/) { return true; }
   virtual void save_options(torch::serialize::OutputArchive& archive) const = 0;
   /// Reads and validates the options written by `save_options`. It may throw part-way: `load()`
@@ -197,9 +197,8 @@ class Scheduler : public torch::optim::LRScheduler {
   /// Computes iteration t into `lrs` (an error, before anything is written, when one is not
   /// finite) and writes its momentum into the optimizer.
   void compute_and_write_momentum(int64_t t, std::vector<double>& lrs);
-  /// Writes iteration t's values into the optimizer (unless `writes_only_changes()`, `force` is
-  /// false and the LRs are those written last) and makes it the current iteration.
-  void apply(int64_t t, bool force);
+  /// Writes iteration t's values into the optimizer and makes it the current iteration.
+  void apply(int64_t t);
   /// Checks the type, format version and group count of a checkpoint; returns its iteration.
   int64_t read_header(torch::serialize::InputArchive& archive, int64_t* version) const;
   /// Everything `load()` restores, without writing into the optimizer.
@@ -212,7 +211,6 @@ class Scheduler : public torch::optim::LRScheduler {
   size_t num_groups_;
   std::vector<double> base_lrs_;
   std::vector<double> step_lrs_, momentums_;  // reused by every step
-  std::vector<double> written_lrs_;           // the LRs last written, where writes_only_changes()
 };
 
 /// A schedule of the form lr = base_lr * factor(t), the form `ChainedScheduler` multiplies:
