@@ -45,12 +45,10 @@ nlohmann::json optional_number(const std::optional<double>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
-// Whether `path` is the summary of a run that ended at `iteration`.
-bool summary_ends_at(const std::string& path, int64_t iteration) {
-  std::ifstream in(path);
-  const auto summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  return summary.is_object() && summary.value("iterations", int64_t{-1}) == iteration &&
-         summary.value("target_iterations", int64_t{-1}) == iteration;
+std::optional<double> optional_number(const nlohmann::json& summary, const char* key) {
+  const auto at = summary.find(key);
+  if (at == summary.end() || !at->is_number()) return std::nullopt;
+  return at->get<double>();
 }
 
 }  // namespace
@@ -235,7 +233,9 @@ TrainResult finished_run(const TrainOptions& options, double final_lr, int64_t i
     result.final_test_accuracy = history.last_accuracy;
     result.final_test_loss = history.last_loss;
   }
-  if (!summary_ends_at(options.out_dir + "/summary.json", iteration)) {
+  const auto summary = read_summary(options.out_dir);
+  if (!summary || summary->result.iterations != iteration ||
+      summary->target_iterations != iteration) {
     RunFacts again = facts;
     again.note =
         "written again from the final checkpoint and eval.csv: the run that trained it stopped "
@@ -243,6 +243,26 @@ TrainResult finished_run(const TrainOptions& options, double final_lr, int64_t i
     write_summary(options, result, again);
   }
   return result;
+}
+
+std::optional<RunSummary> read_summary(const std::string& out_dir) {
+  std::ifstream in(out_dir + "/summary.json");
+  if (!in) return std::nullopt;
+  const auto summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!summary.is_object() || !summary.contains("iterations")) return std::nullopt;
+  RunSummary recorded;
+  auto& result = recorded.result;
+  result.iterations = summary.value("iterations", int64_t{0});
+  result.final_test_accuracy = optional_number(summary, "final_test_accuracy");
+  result.best_test_accuracy = optional_number(summary, "best_test_accuracy");
+  result.final_test_loss = optional_number(summary, "final_test_loss");
+  result.final_lr = optional_number(summary, "final_lr").value_or(0.0);
+  result.images_per_second = optional_number(summary, "images_per_second").value_or(0.0);
+  result.wall_seconds = optional_number(summary, "wall_seconds").value_or(0.0);
+  result.diverged = summary.value("diverged", false);
+  result.message = summary.value("message", std::string());
+  recorded.target_iterations = summary.value("target_iterations", int64_t{-1});
+  return recorded;
 }
 
 int64_t rewrite_csv(const std::string& path, const std::string& header, int64_t limit) {

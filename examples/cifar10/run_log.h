@@ -56,6 +56,15 @@ struct RunFacts {
 /// Writes `out_dir/summary.json` (replaced whole).
 void write_summary(const TrainOptions& options, const TrainResult& result, const RunFacts& facts);
 
+/// What a run's summary.json records: its result, and the length it was given (-1 where absent).
+struct RunSummary {
+  TrainResult result;
+  int64_t target_iterations = -1;
+};
+
+/// Reads `out_dir/summary.json`; nullopt where there is none, or it is not a run's summary.
+std::optional<RunSummary> read_summary(const std::string& out_dir);
+
 /// The result of a run resumed from a checkpoint at its last iteration: nothing to train. The
 /// run's summary.json stays as it is; where it is missing or stale (a kill between the last
 /// checkpoint and the summary), it is written again from the checkpoint and eval.csv.

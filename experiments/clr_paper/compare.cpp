@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "report.h"
@@ -53,31 +52,13 @@ std::string run_command(std::string command) {
   return command;
 }
 
-std::optional<double> optional_number(const nlohmann::json& summary, const char* key) {
-  const auto at = summary.find(key);
-  if (at == summary.end() || !at->is_number()) return std::nullopt;
-  return at->get<double>();
+// The result another invocation recorded in `dir/summary.json`, or nullopt.
+std::optional<TrainResult> recorded_result(const std::string& dir) {
+  const auto summary = cifar10::read_summary(dir);
+  return summary ? std::optional<TrainResult>(summary->result) : std::nullopt;
 }
 
 }  // namespace
-
-std::optional<TrainResult> read_summary(const std::string& dir) {
-  std::ifstream in(dir + "/summary.json");
-  if (!in) return std::nullopt;
-  const auto summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!summary.is_object() || !summary.contains("iterations")) return std::nullopt;
-  TrainResult result;
-  result.iterations = summary.value("iterations", int64_t{0});
-  result.final_test_accuracy = optional_number(summary, "final_test_accuracy");
-  result.best_test_accuracy = optional_number(summary, "best_test_accuracy");
-  result.final_test_loss = optional_number(summary, "final_test_loss");
-  result.final_lr = optional_number(summary, "final_lr").value_or(0.0);
-  result.images_per_second = optional_number(summary, "images_per_second").value_or(0.0);
-  result.wall_seconds = optional_number(summary, "wall_seconds").value_or(0.0);
-  result.diverged = summary.value("diverged", false);
-  result.message = summary.value("message", std::string());
-  return result;
-}
 
 std::string write_report(const CompareOptions& options, const std::vector<CompareRow>& rows,
                          const RowResults& results, const std::string& dataset) {
@@ -95,7 +76,7 @@ std::string write_report(const CompareOptions& options, const std::vector<Compar
        << cifar10::schedule_options(r.options).describe() << " | ";
     const auto known = results.find(r.id);
     const auto result =
-        known != results.end() ? std::optional<TrainResult>(known->second) : read_summary(dir);
+        known != results.end() ? std::optional<TrainResult>(known->second) : recorded_result(dir);
     if (!result) {
       const auto progress = cifar10::read_eval_csv(dir + "/eval.csv");
       if (!progress.last_iteration) {
@@ -216,7 +197,7 @@ std::string run_compare(const CompareOptions& options, const cifar10::DataPair& 
     o.out_dir = dir;
     o.checkpoint = dir + "/checkpoint.pt";
     o.label = r.id;
-    if (finished(read_summary(dir), o.iterations)) {
+    if (finished(recorded_result(dir), o.iterations)) {
       std::cerr << r.id << ": already done in " << dir << "\n";
       fs::remove(o.checkpoint);  // left by a kill between the summary and its removal
       continue;

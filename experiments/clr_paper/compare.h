@@ -38,10 +38,6 @@ struct CompareOptions {
 /// the summary.json of an earlier one.
 using RowResults = std::map<std::string, cifar10::TrainResult>;
 
-/// The result recorded in `dir/summary.json`, or nullopt when there is none (or it is not a
-/// run's summary).
-std::optional<cifar10::TrainResult> read_summary(const std::string& dir);
-
 /// Runs every selected row not already finished in `out_dir` (a row with a checkpoint resumes),
 /// rewriting results.md and the plots after each: the table and plots show the selected rows and
 /// every other row of the preset with a directory in `out_dir`, in the preset's order. Returns
