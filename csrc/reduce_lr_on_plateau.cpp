@@ -19,12 +19,11 @@ double worst(PlateauMode mode) {
 
 ReduceLROnPlateau::ReduceLROnPlateau(torch::optim::Optimizer& optimizer,
                                      ReduceLROnPlateauOptions options)
-    : Scheduler(optimizer, "ReduceLROnPlateau"),
-      options_(std::move(options)),
-      lrs_(base_lrs()),
-      best_(worst(options_.mode())) {
+    : Scheduler(optimizer, "ReduceLROnPlateau"), options_(std::move(options)), lrs_(base_lrs()) {
   options_.min_lr(per_group(options_.min_lr(), "min_lr"));
   validate();
+  set_best(worst(options_.mode()));
+  set_metric_at_every_step();
   start(-1);
 }
 
@@ -49,22 +48,29 @@ void ReduceLROnPlateau::validate() const {
   detail::check_floor_lrs(name(), "min_lr", options_.min_lr().values());
 }
 
-bool ReduceLROnPlateau::is_better(double metric) const {
-  // PyTorch's is_better, operation for operation.
+void ReduceLROnPlateau::set_best(double best) {
+  best_ = best;
+  // PyTorch's is_better, operation for operation: the bound is computed as it computes it.
   const double threshold = options_.threshold();
+  const bool rel = options_.threshold_mode() == ThresholdMode::Rel;
   if (options_.mode() == PlateauMode::Min) {
-    return options_.threshold_mode() == ThresholdMode::Rel ? metric < best_ * (1. - threshold)
-                                                           : metric < best_ - threshold;
+    sign_ = 1;
+    bound_ = rel ? best * (1. - threshold) : best - threshold;
+  } else {
+    sign_ = -1;
+    bound_ = -(rel ? best * (threshold + 1.) : best + threshold);
   }
-  return options_.threshold_mode() == ThresholdMode::Rel ? metric > best_ * (threshold + 1.)
-                                                         : metric > best_ + threshold;
+}
+
+void ReduceLROnPlateau::nan_metric() const {
+  TORCH_CHECK(false, name(), ": expected a metric that is not NaN, but got nan");
 }
 
 bool ReduceLROnPlateau::observe(int64_t /*t*/, double metric) {
   if (options_.reduce_metric()) metric = options_.reduce_metric()(metric);
-  TORCH_CHECK(!std::isnan(metric), name(), ": expected a metric that is not NaN, but got nan");
-  if (is_better(metric)) {
-    best_ = metric;
+  if (C10_UNLIKELY(std::isnan(metric))) nan_metric();
+  if (sign_ * metric < bound_) {  // is_better(metric)
+    set_best(metric);
     num_bad_steps_ = 0;
   } else {
     ++num_bad_steps_;
@@ -123,7 +129,7 @@ void ReduceLROnPlateau::load_options(torch::serialize::InputArchive& archive) {
   validate();
   lrs_ = detail::read_group_doubles(archive, prefix + "lr", name(), num_groups());
   detail::check_floor_lrs(name(), "the checkpoint's lr", lrs_);
-  best_ = detail::read_double(archive, prefix + "best", name());
+  set_best(detail::read_double(archive, prefix + "best", name()));
   TORCH_CHECK(!std::isnan(best_), name(), ": expected a best metric that is not NaN in the ",
               "checkpoint, but got nan");
   num_bad_steps_ = detail::read_int(archive, prefix + "num_bad_steps", name());

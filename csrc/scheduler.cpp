@@ -1,12 +1,20 @@
 #include <c10/macros/Macros.h>
 #include <c10/util/Exception.h>
+#include <torch/optim/adagrad.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/rmsprop.h>
+#include <torch/optim/sgd.h>
 #include <torchclr/momentum.h>
 #include <torchclr/scheduler.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <sstream>
+#include <typeinfo>
 #include <unordered_map>
 #include <utility>
 
@@ -69,6 +77,15 @@ class OriginalLrs {
   std::unordered_map<const torch::optim::Optimizer*, Entry> entries_;
 };
 
+// An optimizer's param groups, read from the optimizer: `Optimizer::param_groups()` is exported
+// out of line, and the member it returns is protected (as for GroupOptions below).
+struct OptimizerGroups : torch::optim::Optimizer {
+  static const std::vector<torch::optim::OptimizerParamGroup>& of(
+      const torch::optim::Optimizer& optimizer) {
+    return optimizer.*(&OptimizerGroups::param_groups_);
+  }
+};
+
 // A param group's options, read from the group. LibTorch's `OptimizerParamGroup::options()` is an
 // exported out-of-line function that calls another (`has_options()`): with 64 groups the two
 // calls were two thirds of a step. The member they return is protected, and a derived type may
@@ -83,6 +100,32 @@ struct GroupOptions : torch::optim::OptimizerParamGroup {
     TORCH_CHECK(false, "torchclr: expected a param group with options, but got one without");
   }
 };
+
+// Writes a group's LR. `OptimizerOptions::set_lr` is virtual, and each LibTorch optimizer's
+// override is an exported out-of-line function that calls the inline setter of its `lr` option;
+// with 64 groups those calls were half a step. LibTorch's own option types, matched exactly (a
+// user's subclass keeps its own set_lr), get the inline setter directly. The check compares
+// type_info addresses, one load fewer than `==` (which compares their names): each of these types
+// has its type_info in LibTorch's library alone, and were one ever not unique, the check would
+// only miss and fall back to set_lr.
+template <typename Options>
+bool set_lr_as(torch::optim::OptimizerOptions& options, const std::type_info& type, double lr) {
+  if (&type != &typeid(Options)) return false;
+  static_cast<Options&>(options).lr(lr);
+  return true;
+}
+
+void write_lr(torch::optim::OptimizerOptions& options, double lr) {
+  const std::type_info& type = typeid(options);
+  if (set_lr_as<torch::optim::SGDOptions>(options, type, lr) ||
+      set_lr_as<torch::optim::AdamOptions>(options, type, lr) ||
+      set_lr_as<torch::optim::AdamWOptions>(options, type, lr) ||
+      set_lr_as<torch::optim::RMSpropOptions>(options, type, lr) ||
+      set_lr_as<torch::optim::AdagradOptions>(options, type, lr)) {
+    return;
+  }
+  options.set_lr(lr);
+}
 
 std::string serialize(const Scheduler& scheduler) {
   torch::serialize::OutputArchive archive;
@@ -143,10 +186,13 @@ void Scheduler::require_momentum() const {
   }
 }
 
-void Scheduler::check_group_count() const {
-  TORCH_CHECK(optimizer_.param_groups().size() == num_groups_, name_, ": expected the optimizer ",
-              "to keep its ", num_groups_, " param groups, but it now has ",
-              optimizer_.param_groups().size());
+C10_ALWAYS_INLINE void Scheduler::check_group_count() const {
+  if (C10_UNLIKELY(OptimizerGroups::of(optimizer_).size() != num_groups_)) group_count_changed();
+}
+
+void Scheduler::group_count_changed() const {
+  TORCH_CHECK(false, name_, ": expected the optimizer to keep its ", num_groups_,
+              " param groups, but it now has ", optimizer_.param_groups().size());
 }
 
 void Scheduler::start(int64_t last_step) {
@@ -162,9 +208,16 @@ void Scheduler::start(int64_t last_step) {
 }
 
 void Scheduler::check_finite_lrs(int64_t t, const std::vector<double>& lrs) const {
-  bool finite = true;  // one pass without branches first: the error is the rare case
-  for (const double lr : lrs) finite &= std::isfinite(lr);
-  if (C10_LIKELY(finite)) return;
+  // One pass without branches first, over the exponent bits (all ones: inf or NaN), which
+  // vectorises: the error is the rare case.
+  constexpr uint64_t kExponent = 0x7ff0000000000000;
+  uint64_t any_not_finite = 0;
+  for (const double lr : lrs) {
+    uint64_t bits;
+    std::memcpy(&bits, &lr, sizeof bits);
+    any_not_finite |= static_cast<uint64_t>((bits & kExponent) == kExponent);
+  }
+  if (C10_LIKELY(any_not_finite == 0)) return;
   for (size_t g = 0; g < lrs.size(); ++g) {
     TORCH_CHECK(std::isfinite(lrs[g]), name_, ": expected a finite LR at every iteration, but ",
                 "param group ", g, "'s LR at iteration ", t, " is ", lrs[g],
@@ -193,15 +246,19 @@ void Scheduler::apply(int64_t t) {
   compute_and_write_momentum(t, step_lrs_);
   auto& groups = optimizer_.param_groups();
   for (size_t g = 0; g < num_groups_; ++g) {
-    GroupOptions::of(groups[g]).set_lr(step_lrs_[g]);
+    write_lr(GroupOptions::of(groups[g]), step_lrs_[g]);
   }
   step_count_ = static_cast<unsigned>(t);
 }
 
-int64_t Scheduler::next_iteration() const {
-  TORCH_CHECK(step_count_ < std::numeric_limits<unsigned>::max(), name_,
-              ": expected fewer steps than the step counter holds, but got ", step_count_);
+C10_ALWAYS_INLINE int64_t Scheduler::next_iteration() const {
+  if (C10_UNLIKELY(step_count_ == std::numeric_limits<unsigned>::max())) step_counter_full();
   return static_cast<int64_t>(step_count_) + 1;
+}
+
+void Scheduler::step_counter_full() const {
+  TORCH_CHECK(false, name_, ": expected fewer steps than the step counter holds, but got ",
+              step_count_);
 }
 
 void Scheduler::step() {
@@ -223,20 +280,29 @@ std::vector<double> Scheduler::get_lrs() {
 }
 
 void Scheduler::step(double metric) {
-  TORCH_CHECK(takes_metric(), name_, ": expected step() (this schedule is a function of the ",
-              "iteration and takes no metric), but got step(", metric, ")");
   const int64_t t = next_iteration();
-  check_iteration(t);
-  check_group_count();
-  if (needs_metric(t)) {
-    // A reduce hook may run here: every rank gets this far alike.
-    if (!observe(t, metric) && writes_only_changes()) {
-      step_count_ = static_cast<unsigned>(t);  // the optimizer holds this iteration's LRs
+  if (!metric_at_every_step_) {
+    if (C10_UNLIKELY(!needs_metric(t))) {
+      step_unmonitored(t, metric);
       return;
     }
-  } else {
-    TORCH_CHECK(!std::isnan(metric), name_, ": expected a metric that is not NaN, but got nan");
+    // needs_metric(t) implies takes_metric().
+    check_iteration(t);
   }
+  check_group_count();
+  // A reduce hook may run in observe(): every rank gets this far alike.
+  if (observe(t, metric)) {
+    apply(t);
+  } else {
+    step_count_ = static_cast<unsigned>(t);  // the optimizer holds this iteration's LRs
+  }
+}
+
+void Scheduler::step_unmonitored(int64_t t, double metric) {
+  TORCH_CHECK(takes_metric(), name_, ": expected step() (this schedule is a function of the ",
+              "iteration and takes no metric), but got step(", metric, ")");
+  check_iteration(t);
+  TORCH_CHECK(!std::isnan(metric), name_, ": expected a metric that is not NaN, but got nan");
   apply(t);
 }
 

@@ -88,7 +88,10 @@ bool SequentialLR::needs_metric(int64_t t) const {
 
 bool SequentialLR::observe(int64_t t, double metric) {
   const size_t i = active(t);
-  return SchedulerAccess::observe(*children_[i], local(t, i), metric);
+  SchedulerAccess::observe(*children_[i], local(t, i), metric);
+  // Always write: the optimizer may hold the previous schedule's LRs (a plateau's "unchanged"
+  // means unchanged since its own last step, which another schedule may have overwritten).
+  return true;
 }
 
 void SequentialLR::save_options(torch::serialize::OutputArchive& archive) const {

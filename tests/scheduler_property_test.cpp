@@ -137,6 +137,57 @@ TEST(CyclicLR, WorksWithoutMomentumOnAdagrad) {
   EXPECT_EQ(scheduler.get_last_lr()[0], 6e-3);
 }
 
+// Options of a user's own optimizer, with a set_lr of its own that must be the one called.
+struct CountingOptions : torch::optim::OptimizerCloneableOptions<CountingOptions> {
+  double lr = 0.1;
+  int* set_lr_calls = nullptr;
+  double get_lr() const override { return lr; }
+  void set_lr(const double value) override {
+    lr = value;
+    ++*set_lr_calls;
+  }
+};
+
+// Any optimizer's groups through their base class (LBFGS, Adadelta and a user's options have no
+// inline fast path; LibTorch's others do).
+struct AnyOptimizer : torch::optim::Optimizer {
+  using Optimizer::Optimizer;
+  torch::Tensor step(LossClosure /*closure*/) override { return {}; }
+};
+
+TEST(Scheduler, WritesTheLrOfEveryKindOfOptimizerOptions) {
+  int calls = 0;
+  auto counting = std::make_unique<CountingOptions>();
+  counting->set_lr_calls = &calls;
+  std::vector<std::unique_ptr<torch::optim::OptimizerOptions>> kinds;
+  kinds.push_back(std::make_unique<torch::optim::SGDOptions>(0.1));
+  kinds.push_back(std::make_unique<torch::optim::AdamOptions>(0.1));
+  kinds.push_back(std::make_unique<torch::optim::AdamWOptions>(0.1));
+  kinds.push_back(std::make_unique<torch::optim::RMSpropOptions>(0.1));
+  kinds.push_back(std::make_unique<torch::optim::AdagradOptions>(0.1));
+  kinds.push_back(std::make_unique<torch::optim::LBFGSOptions>(0.1));
+  kinds.push_back(std::make_unique<torchclr::AdadeltaOptions>(0.1));
+  kinds.push_back(std::move(counting));
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  for (const auto& kind : kinds) {
+    groups.emplace_back(std::vector<torch::Tensor>{torch::zeros({1})}, kind->clone());
+  }
+  AnyOptimizer optimizer(groups, std::make_unique<torch::optim::SGDOptions>(0.1));
+  auto* user_options = dynamic_cast<CountingOptions*>(&optimizer.param_groups().back().options());
+  ASSERT_NE(user_options, nullptr);
+  user_options->set_lr_calls = &calls;
+  const int calls_at_start = calls;
+  torchclr::CosineAnnealingLR scheduler(optimizer, torchclr::CosineAnnealingLROptions(10));
+  for (int t = 1; t <= 5; ++t) {
+    scheduler.step();
+    for (size_t g = 0; g < kinds.size(); ++g) {
+      ASSERT_EQ(optimizer.param_groups()[g].options().get_lr(), scheduler.lr_at(t, g))
+          << "group " << g << " at iteration " << t;
+    }
+  }
+  EXPECT_EQ(calls - calls_at_start, 6);  // construction and five steps, through its own set_lr
+}
+
 TEST(CyclicLR, CustomScaleFnIsKeptAcrossLoad) {
   auto fn = [](double cycle) { return 1.0 / cycle; };
   const auto options = CyclicLROptions(1e-3, 6e-3).step_size_up(3).scale_fn(fn);

@@ -77,17 +77,25 @@ class ReduceLROnPlateau : public Scheduler {
 
  private:
   void compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const override;
-  bool writes_only_changes() const override { return true; }
   bool takes_metric() const override { return true; }
+  bool needs_metric(int64_t /*t*/) const override { return true; }
   bool observe(int64_t t, double metric) override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
   void validate() const;
-  bool is_better(double metric) const;
+  [[noreturn]] C10_NOINLINE void nan_metric() const;
+  /// Sets best_ and the bound a metric must pass to improve on it.
+  void set_best(double best);
 
   ReduceLROnPlateauOptions options_;
   std::vector<double> lrs_;
-  double best_;
+  double best_ = 0;  // set with the bound by set_best(), in the constructor and load()
+  // PyTorch's is_better(metric) is `metric < bound` in Min mode and `metric > bound` in Max mode,
+  // with the bound computed from best_ as PyTorch computes it (best * (1 - threshold), ...). It
+  // changes only with best_, so it is computed there; Max mode keeps both negated (an exact
+  // operation) and every step is one comparison: sign_ * metric < bound_.
+  double sign_ = 1;
+  double bound_ = 0;
   int64_t num_bad_steps_ = 0;
   int64_t cooldown_counter_ = 0;
 };

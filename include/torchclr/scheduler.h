@@ -145,6 +145,11 @@ class Scheduler : public torch::optim::LRScheduler {
   /// the optimizer. Derived constructors call this last, once their options are validated.
   void start(int64_t last_step);
 
+  /// Declares that every iteration takes the metric (`needs_metric(t)` is always true) and that
+  /// `check_iteration(t)` accepts every t, so that `step(metric)` need not ask: ReduceLROnPlateau,
+  /// whose whole step is one comparison, calls it in its constructor.
+  void set_metric_at_every_step() { metric_at_every_step_ = true; }
+
   /// Writes the current iteration's values into the optimizer again, after an option changed.
   void write_current() { apply(last_step()); }
 
@@ -162,10 +167,6 @@ class Scheduler : public torch::optim::LRScheduler {
   virtual void compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const = 0;
   /// Whether this scheduler writes momentum into the optimizer.
   virtual bool cycles_momentum() const { return false; }
-  /// Whether `step(metric)` writes the LRs only when `observe()` says they changed (as PyTorch's
-  /// ReduceLROnPlateau, which leaves the groups alone between reductions); the others write at
-  /// every step. Construction and `load()` always write.
-  virtual bool writes_only_changes() const { return false; }
   /// Throws when iteration `t` is outside the schedule (1cycle past its total steps).
   virtual void check_iteration(int64_t /*t*/) const {}
   /// Whether `step(metric)` feeds this schedule (ReduceLROnPlateau and composites holding one).
@@ -173,8 +174,9 @@ class Scheduler : public torch::optim::LRScheduler {
   /// Whether iteration `t` can only be reached through `step(metric)`.
   virtual bool needs_metric(int64_t /*t*/) const { return takes_metric(); }
   /// Takes the metric of the step to iteration `t` (called only where `needs_metric(t)`); returns
-  /// whether the schedule's values changed (a scheduler that `writes_only_changes()` then skips
-  /// the step's computation and writes when they have not).
+  /// whether the step must compute and write the schedule's values. False only where they are
+  /// unchanged and the optimizer's are left as they are: ReduceLROnPlateau between reductions,
+  /// as PyTorch's (construction and `load()` always write).
   virtual bool observe(int64_t /*t*/, double /*metric*/) { return true; }
   virtual void save_options(torch::serialize::OutputArchive& archive) const = 0;
   /// Reads and validates the options written by `save_options`. It may throw part-way: `load()`
@@ -186,6 +188,10 @@ class Scheduler : public torch::optim::LRScheduler {
   std::vector<double> get_lrs() final;
 
   int64_t next_iteration() const;
+  /// step(metric) at an iteration whose schedule takes no metric (a SequentialLR's warm-up).
+  C10_NOINLINE void step_unmonitored(int64_t t, double metric);
+  [[noreturn]] C10_NOINLINE void step_counter_full() const;
+  [[noreturn]] C10_NOINLINE void group_count_changed() const;
   void require_momentum() const;
   std::vector<double> optimizer_lrs() const;
   void check_group_count() const;
@@ -211,6 +217,7 @@ class Scheduler : public torch::optim::LRScheduler {
   size_t num_groups_;
   std::vector<double> base_lrs_;
   std::vector<double> step_lrs_, momentums_;  // reused by every step
+  bool metric_at_every_step_ = false;
 };
 
 /// A schedule of the form lr = base_lr * factor(t), the form `ChainedScheduler` multiplies:
