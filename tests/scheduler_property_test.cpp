@@ -157,8 +157,6 @@ struct AnyOptimizer : torch::optim::Optimizer {
 
 TEST(Scheduler, WritesTheLrOfEveryKindOfOptimizerOptions) {
   int calls = 0;
-  auto counting = std::make_unique<CountingOptions>();
-  counting->set_lr_calls = &calls;
   std::vector<std::unique_ptr<torch::optim::OptimizerOptions>> kinds;
   kinds.push_back(std::make_unique<torch::optim::SGDOptions>(0.1));
   kinds.push_back(std::make_unique<torch::optim::AdamOptions>(0.1));
@@ -167,12 +165,17 @@ TEST(Scheduler, WritesTheLrOfEveryKindOfOptimizerOptions) {
   kinds.push_back(std::make_unique<torch::optim::AdagradOptions>(0.1));
   kinds.push_back(std::make_unique<torch::optim::LBFGSOptions>(0.1));
   kinds.push_back(std::make_unique<torchclr::AdadeltaOptions>(0.1));
-  kinds.push_back(std::move(counting));
+  kinds.push_back(std::make_unique<CountingOptions>());
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  for (const auto& kind : kinds) {
-    groups.emplace_back(std::vector<torch::Tensor>{torch::zeros({1})}, kind->clone());
+  for (size_t g = 0; g < kinds.size(); ++g) {
+    groups.emplace_back(std::vector<torch::Tensor>{torch::zeros({1})});
   }
   AnyOptimizer optimizer(groups, std::make_unique<torch::optim::SGDOptions>(0.1));
+  // Set afterwards: LibTorch 2.x's constructor does not keep a group's options of a type other
+  // than the defaults'.
+  for (size_t g = 0; g < kinds.size(); ++g) {
+    optimizer.param_groups()[g].set_options(kinds[g]->clone());
+  }
   auto* user_options = dynamic_cast<CountingOptions*>(&optimizer.param_groups().back().options());
   ASSERT_NE(user_options, nullptr);
   user_options->set_lr_calls = &calls;
