@@ -78,7 +78,6 @@ class ReduceLROnPlateau : public Scheduler {
  private:
   void compute(int64_t t, GroupSpan lrs, GroupSpan momentums) const override;
   bool takes_metric() const override { return true; }
-  bool needs_metric(int64_t /*t*/) const override { return true; }
   bool observe(int64_t t, double metric) override;
   void save_options(torch::serialize::OutputArchive& archive) const override;
   void load_options(torch::serialize::InputArchive& archive) override;
