@@ -1,11 +1,14 @@
 // Trains the CIFAR-10 network twice from the same initial weights on the same batches, once with
 // the example's fused pooling/ReLU/LRN kernels and once with the LibTorch operators they replace,
-// and prints how far apart the two loss curves and the final weights are. `--pair ulp` is the
-// yardstick: two composed networks, the second's first weight moved by one float ulp, so the
-// printout shows how far training carries a single rounding difference in as many iterations.
+// and prints how far apart the two loss curves and the final weights are. The first network is
+// the example's own (fused layers, channels-last), the second LibTorch's composed operators in
+// NCHW. `--pair layout` compares the example's network with the same fused layers in NCHW (the
+// layout the example trained in before it went channels-last). `--pair ulp` is the yardstick: two
+// composed networks, the second's first weight moved by one float ulp, so the printout shows how
+// far training carries a single rounding difference in as many iterations.
 //
 //   fused_layers_curve [--data-dir DIR] [--iters N] [--threads N] [--seed N] [--lr LR]
-//                      [--pair fused|ulp]
+//                      [--pair fused|layout|ulp]
 
 #include <torch/torch.h>
 
@@ -51,10 +54,10 @@ int main(int argc, char** argv) {
     }
   }
   if (argc % 2 == 0 || data_dir.empty() || iters <= 0 || threads <= 0 || !(lr > 0) ||
-      (pair != "fused" && pair != "ulp")) {
+      (pair != "fused" && pair != "layout" && pair != "ulp")) {
     std::fprintf(stderr,
                  "usage: fused_layers_curve [--data-dir DIR] [--iters N>0] [--threads N>0] "
-                 "[--seed N] [--lr LR>0] [--pair fused|ulp] (CIFAR-10 not found: give "
+                 "[--seed N] [--lr LR>0] [--pair fused|layout|ulp] (CIFAR-10 not found: give "
                  "--data-dir)\n");
     return 2;
   }
@@ -62,9 +65,10 @@ int main(int argc, char** argv) {
   const auto data = cifar10::load_data(cifar10::DatasetKind::Cifar10, data_dir);
 
   torch::manual_seed(seed);
-  // "fused": the first network of the pair, "composed" the second (both composed for --pair ulp).
-  cifar10::CifarNet fused(3, 10, pair == "fused");
-  cifar10::CifarNet composed(3, 10, false);
+  // "fused": the first network of the pair, "composed" the second (both composed for --pair ulp,
+  // both fused for --pair layout).
+  cifar10::CifarNet fused(3, 10, pair != "ulp", pair != "ulp");
+  cifar10::CifarNet composed(3, 10, pair == "layout", false);
   {
     torch::NoGradGuard no_grad;
     const auto from = fused->parameters();
@@ -118,7 +122,9 @@ int main(int argc, char** argv) {
   std::printf(
       "%s, after %lld iterations (seed %llu, lr %g, %d thread(s)): largest relative loss "
       "difference %.3g; largest weight difference %.3g of the tensor's largest weight\n",
-      pair == "fused" ? "fused vs composed layers" : "composed vs composed, one weight 1 ulp apart",
+      pair == "fused"    ? "fused channels-last vs composed NCHW layers"
+      : pair == "layout" ? "fused layers, channels-last vs NCHW"
+                         : "composed vs composed, one weight 1 ulp apart",
       static_cast<long long>(iters), static_cast<unsigned long long>(seed), lr, threads, worst,
       weight_difference);
   return 0;

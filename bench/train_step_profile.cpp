@@ -3,10 +3,11 @@
 // operator's self time per iteration, largest first, plus the unprofiled time per iteration.
 //
 //   train_step_profile [--threads N] [--iters N] [--warmup N] [--batch N] [--top N]
-//                      [--layers fused|composed]
+//                      [--layers fused|composed] [--layout nhwc|nchw]
 //
 // --layers composed profiles the network with its pooling, ReLU and LRN layers composed from
-// LibTorch's operators instead of the example's fused kernels.
+// LibTorch's operators instead of the example's fused kernels; --layout nchw runs it in NCHW
+// instead of the example's channels-last layout.
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
@@ -21,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cli.h"
 #include "model.h"
 #include "policies.h"
 
@@ -36,6 +38,7 @@ struct Args {
   int64_t batch = 100;
   size_t top = 25;
   bool fused = true;
+  bool channels_last = true;
 };
 
 Args parse(int argc, char** argv) {
@@ -53,6 +56,15 @@ Args parse(int argc, char** argv) {
         std::exit(2);
       }
       args.fused = layers == "fused";
+      continue;
+    }
+    if (flag == "--layout") {
+      const std::string layout = argv[++i];
+      if (layout != "nhwc" && layout != "nchw") {
+        std::fprintf(stderr, "--layout: expected nhwc or nchw, but got '%s'\n", argv[i]);
+        std::exit(2);
+      }
+      args.channels_last = layout == "nhwc";
       continue;
     }
     const long long value = std::atoll(argv[++i]);
@@ -123,10 +135,11 @@ std::map<std::string, OpTime> self_times(const profiler::thread_event_lists& lis
 
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
+  cifar10::keep_freed_memory();  // as the example does
   torch::set_num_threads(args.threads);
   torch::manual_seed(1);
 
-  cifar10::CifarNet model(3, 10, args.fused);
+  cifar10::CifarNet model(3, 10, args.fused, args.channels_last);
   auto optimizer = cifar10::make_optimizer(cifar10::OptimizerKind::Sgd,
                                            cifar10::caffe_param_groups(model), 0.001);
   const auto images = torch::randn({args.batch, 3, 32, 32}) * 60.0;
@@ -159,9 +172,10 @@ int main(int argc, char** argv) {
   for (const auto& row : rows) total_us += row.second.self_us;
   const double n = static_cast<double>(args.iters);
 
-  std::printf("LibTorch %s, %s layers, batch %lld, %d thread(s), %lld iterations\n", TORCH_VERSION,
-              args.fused ? "fused" : "composed", static_cast<long long>(args.batch), args.threads,
-              static_cast<long long>(args.iters));
+  std::printf("LibTorch %s, %s layers, %s, batch %lld, %d thread(s), %lld iterations\n",
+              TORCH_VERSION, args.fused ? "fused" : "composed",
+              args.channels_last ? "channels-last" : "NCHW", static_cast<long long>(args.batch),
+              args.threads, static_cast<long long>(args.iters));
   std::printf("time per iteration: %.2f ms unprofiled (%.0f images/s), %.2f ms of op self time\n",
               plain_ms, 1000.0 * static_cast<double>(args.batch) / plain_ms, total_us / n / 1000.0);
   std::printf("%-60s %10s %7s %8s\n", "operator (self time)", "ms/iter", "share", "calls/it");

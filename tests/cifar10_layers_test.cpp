@@ -39,6 +39,9 @@ std::vector<FusedAndComposed> layers() {
       {"within_channel_lrn size 5, beta 0.6",
        [](const torch::Tensor& x) { return within_channel_lrn(x, 5, 1e-3, 0.6); },
        [](const torch::Tensor& x) { return composed::within_channel_lrn(x, 5, 1e-3, 0.6); }},
+      {"within_channel_lrn size 1",
+       [](const torch::Tensor& x) { return within_channel_lrn(x, 1, 1e-3, 0.75); },
+       [](const torch::Tensor& x) { return composed::within_channel_lrn(x, 1, 1e-3, 0.75); }},
   };
 }
 
@@ -145,6 +148,53 @@ TEST(Cifar10Layers, MaxPoolPicksLibTorchsElementOnTiesAndNaN) {
   EXPECT_TRUE(fused.output.nan_to_num(-1).equal(composed.output.nan_to_num(-1)));
 }
 
+// A channels-last input runs the channels-last kernels, which sum in the NCHW kernels' order:
+// the same bits, in the input's layout, forward and backward.
+TEST(Cifar10Layers, ChannelsLastGivesTheNchwBitsInItsOwnLayout) {
+  torch::manual_seed(6);
+  const auto channels_last = torch::MemoryFormat::ChannelsLast;
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    for (const auto& shape : std::vector<std::vector<int64_t>>{{3, 32, 32, 32},
+                                                               {3, 32, 16, 16},
+                                                               {2, 64, 8, 8},
+                                                               {2, 3, 7, 10},
+                                                               {1, 5, 5, 5},
+                                                               {2, 7, 3, 4},
+                                                               {1, 2, 3, 9}}) {
+      for (const auto& layer : layers()) {
+        const auto x = activations(shape, dtype);
+        const auto upstream = torch::randn_like(layer.composed(x));
+        const auto nchw = run(layer.fused, x, upstream);
+        const auto nhwc =
+            run(layer.fused, x.contiguous(channels_last), upstream.contiguous(channels_last));
+        const std::string what = layer.name + " " + c10::str(x.sizes()) + " " + c10::str(dtype);
+        EXPECT_TRUE(torch::equal(nhwc.output, nchw.output)) << what;
+        EXPECT_TRUE(torch::equal(nhwc.grad, nchw.grad)) << what;
+        if (shape[1] > 1) {
+          EXPECT_TRUE(nhwc.output.is_contiguous(channels_last)) << what;
+          EXPECT_TRUE(nhwc.grad.is_contiguous(channels_last)) << what;
+        }
+      }
+    }
+  }
+}
+
+TEST(Cifar10Layers, ChannelsLastMaxPoolPicksLibTorchsElementOnTiesAndNaN) {
+  // Three channels of equal values, a NaN in two of them at different places.
+  auto x = torch::full({1, 3, 5, 6}, 3.0f);
+  x[0][1][4][5] = std::numeric_limits<float>::quiet_NaN();
+  x[0][2][0][2] = std::numeric_limits<float>::quiet_NaN();
+  x[0][2][1][1] = std::numeric_limits<float>::quiet_NaN();
+  x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto upstream = torch::arange(1, 19, torch::kFloat).view({1, 3, 2, 3});
+  const auto fused = run([](const torch::Tensor& t) { return relu_max_pool(t); }, x, upstream);
+  const auto composed = run([](const torch::Tensor& t) { return composed::relu_max_pool(t); },
+                            x.contiguous(), upstream);
+  EXPECT_TRUE(torch::equal(fused.grad, composed.grad)) << fused.grad << composed.grad;
+  EXPECT_TRUE(fused.output.isnan().equal(composed.output.isnan()));
+  EXPECT_TRUE(fused.output.nan_to_num(-1).equal(composed.output.nan_to_num(-1)));
+}
+
 TEST(Cifar10Layers, ReluZeroesGradientWhereTheOutputIsZero) {
   const auto x = -torch::rand({1, 2, 6, 6}) - 0.1;  // all negative: ReLU zeroes everything
   for (const auto& layer : layers()) {
@@ -159,14 +209,16 @@ TEST(Cifar10Layers, ThreadCountDoesNotChangeTheResult) {
   torch::manual_seed(3);
   const auto x = activations({8, 32, 16, 16}, torch::kFloat);
   const int threads = torch::get_num_threads();
-  for (const auto& layer : layers()) {
-    const auto upstream = torch::randn_like(layer.fused(x));
-    torch::set_num_threads(1);
-    const auto one = run(layer.fused, x, upstream);
-    torch::set_num_threads(4);
-    const auto four = run(layer.fused, x, upstream);
-    EXPECT_TRUE(torch::equal(one.output, four.output)) << layer.name;
-    EXPECT_TRUE(torch::equal(one.grad, four.grad)) << layer.name;
+  for (const auto& input : {x, x.contiguous(torch::MemoryFormat::ChannelsLast)}) {
+    for (const auto& layer : layers()) {
+      const auto upstream = torch::randn_like(layer.fused(input));
+      torch::set_num_threads(1);
+      const auto one = run(layer.fused, input, upstream);
+      torch::set_num_threads(4);
+      const auto four = run(layer.fused, input, upstream);
+      EXPECT_TRUE(torch::equal(one.output, four.output)) << layer.name;
+      EXPECT_TRUE(torch::equal(one.grad, four.grad)) << layer.name;
+    }
   }
   torch::set_num_threads(threads);
 }
@@ -219,11 +271,12 @@ TEST(Cifar10Layers, DoubleBackwardIsAClearError) {
 }
 
 TEST(Cifar10Layers, FusedNetworkTrainsLikeTheComposedOne) {
-  // Same weights, same batches: the two paths give the same losses and gradients to float
-  // rounding over a few SGD steps.
+  // Same weights, same batches: the example's network (fused layers, channels-last) and LibTorch's
+  // composed operators in NCHW give the same losses and gradients to float rounding over a few
+  // SGD steps.
   torch::manual_seed(5);
-  CifarNet fused(3, 10, true);
-  CifarNet composed(3, 10, false);
+  CifarNet fused(3, 10, /*fused_layers=*/true, /*channels_last=*/true);
+  CifarNet composed(3, 10, /*fused_layers=*/false, /*channels_last=*/false);
   {
     torch::NoGradGuard no_grad;
     auto from = fused->parameters();

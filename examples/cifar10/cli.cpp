@@ -10,7 +10,6 @@
 #include <thread>
 
 namespace cifar10 {
-namespace {
 
 // LibTorch's CPU allocator frees every activation at the end of an iteration. By default glibc
 // returns the top of the heap to the system and the next iteration faults the same pages in
@@ -20,8 +19,6 @@ void keep_freed_memory() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
 }
-
-}  // namespace
 
 CLI::Validator integer_at_least(int64_t min) {
   return integer_in<int64_t>(min, std::numeric_limits<int64_t>::max());

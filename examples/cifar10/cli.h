@@ -65,6 +65,10 @@ DatasetKind resolve_dataset(const Common& common);
 /// Threads, the allocator's settings and the device; a clear error for --device cuda without one.
 torch::Device setup(const Common& common);
 
+/// The allocator's settings `setup` makes: glibc keeps the memory an iteration frees for the next
+/// one instead of returning it to the system and faulting it back in.
+void keep_freed_memory();
+
 /// Loads the data and says how many images there are, warning where the files differ from the
 /// official release (a file cut short trains on fewer images).
 DataPair load(const Common& common, DatasetKind kind);

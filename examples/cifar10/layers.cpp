@@ -24,6 +24,8 @@ namespace F = torch::nn::functional;
 
 // Planes of a few thousand elements: enough work per task that threads pay off.
 constexpr int64_t kPlaneGrain = 16;
+// Output rows of a channels-last image: a few thousand elements each.
+constexpr int64_t kRowGrain = 4;
 
 // LibTorch's output size for ceil-mode pooling without padding: windows may run past the end,
 // but each one starts inside the input.
@@ -66,6 +68,35 @@ struct PlaneShape {
 PlaneShape pooling_shape(const Tensor& x, int64_t kernel, int64_t stride) {
   return {x.size(0) * x.size(1), x.size(2), x.size(3), pooled_size(x.size(2), kernel, stride),
           pooled_size(x.size(3), kernel, stride)};
+}
+
+// A channels-last (NHWC) batch: each position's channels lie next to each other, so the kernels
+// below read a window one position at a time and loop over the channels with unit stride.
+struct ImageShape {
+  int64_t images, channels, height, width, out_height, out_width;
+};
+
+ImageShape image_shape(const Tensor& x, int64_t kernel, int64_t stride) {
+  return {x.size(0),
+          x.size(1),
+          x.size(2),
+          x.size(3),
+          pooled_size(x.size(2), kernel, stride),
+          pooled_size(x.size(3), kernel, stride)};
+}
+
+// The layout a layer computes in: channels-last where its input is (the network's convolutions
+// produce it from a channels-last image), NCHW otherwise. Outputs and gradients keep it.
+at::MemoryFormat layout_of(const Tensor& x) {
+  return x.suggest_memory_format() == at::MemoryFormat::ChannelsLast
+             ? at::MemoryFormat::ChannelsLast
+             : at::MemoryFormat::Contiguous;
+}
+
+// The layout a forward pass computed in, for its backward.
+at::MemoryFormat saved_layout(AutogradContext* ctx) {
+  return ctx->saved_data["channels_last"].toBool() ? at::MemoryFormat::ChannelsLast
+                                                   : at::MemoryFormat::Contiguous;
 }
 
 // ---- relu(max_pool2d(x)) ----------------------------------------------------------------------
@@ -154,34 +185,115 @@ void relu_max_pool_backward(const scalar_t* grad_out, const int32_t* index, scal
   });
 }
 
+// Channels-last: LibTorch's rule (first strictly larger wins, any NaN wins) applied to one window
+// position's channels at once; `flat` is that position's in-plane index.
+template <typename scalar_t>
+void take_larger(const scalar_t* __restrict__ value, scalar_t* __restrict__ best,
+                 int32_t* __restrict__ best_index, int32_t flat, int64_t channels) {
+  for (int64_t c = 0; c < channels; ++c) {
+    const scalar_t v = value[c], current = best[c];
+    const int32_t take = -static_cast<int32_t>((v > current) | __builtin_isunordered(v, v));
+    best[c] = take ? v : current;
+    best_index[c] = (take & flat) | (~take & best_index[c]);
+  }
+}
+
+template <typename scalar_t>
+void relu_max_pool_forward(const scalar_t* in, scalar_t* out, int32_t* index, const ImageShape& s,
+                           int64_t kernel, int64_t stride) {
+  const int64_t channels = s.channels, image_size = s.height * s.width * channels;
+  at::parallel_for(0, s.images * s.out_height, kRowGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const scalar_t* image = in + (row / s.out_height) * image_size;
+      const int64_t h0 = (row % s.out_height) * stride, h1 = std::min(h0 + kernel, s.height);
+      for (int64_t ow = 0; ow < s.out_width; ++ow) {
+        const int64_t w0 = ow * stride, w1 = std::min(w0 + kernel, s.width);
+        scalar_t* best = out + (row * s.out_width + ow) * channels;
+        int32_t* best_index = index + (row * s.out_width + ow) * channels;
+        std::fill(best, best + channels, -std::numeric_limits<scalar_t>::infinity());
+        std::fill(best_index, best_index + channels, static_cast<int32_t>(h0 * s.width + w0));
+        for (int64_t h = h0; h < h1; ++h) {
+          for (int64_t w = w0; w < w1; ++w) {
+            take_larger(image + (h * s.width + w) * channels, best, best_index,
+                        static_cast<int32_t>(h * s.width + w), channels);
+          }
+        }
+        for (int64_t c = 0; c < channels; ++c) {
+          const bool zeroed = best[c] <= scalar_t(0);
+          best[c] = zeroed ? scalar_t(0) : best[c];
+          best_index[c] = zeroed ? -1 : best_index[c];
+        }
+      }
+    }
+  });
+}
+
+// Each output's gradient goes to the element its index names; an image's outputs are visited in
+// order, so every input sums its gradients in the NCHW kernel's order.
+template <typename scalar_t>
+void relu_max_pool_backward(const scalar_t* grad_out, const int32_t* index, scalar_t* grad_in,
+                            const ImageShape& s) {
+  const int64_t channels = s.channels, image_size = s.height * s.width * channels;
+  const int64_t out_image_size = s.out_height * s.out_width * channels;
+  at::parallel_for(0, s.images, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      scalar_t* g = grad_in + n * image_size;
+      std::fill(g, g + image_size, scalar_t(0));
+      const scalar_t* go = grad_out + n * out_image_size;
+      const int32_t* i = index + n * out_image_size;
+      for (int64_t o = 0; o < out_image_size; o += channels) {
+        for (int64_t c = 0; c < channels; ++c) {
+          if (i[o + c] >= 0) g[i[o + c] * channels + c] += go[o + c];
+        }
+      }
+    }
+  });
+}
+
 class ReluMaxPool : public torch::autograd::Function<ReluMaxPool> {
  public:
   static Tensor forward(AutogradContext* ctx, const Tensor& input, int64_t kernel, int64_t stride) {
-    const auto x = input.contiguous();
+    const auto layout = layout_of(input);
+    const auto x = input.contiguous(layout);
     const auto s = pooling_shape(x, kernel, stride);
-    auto out = torch::empty({x.size(0), x.size(1), s.out_height, s.out_width}, x.options());
-    auto index = torch::empty(out.sizes(), x.options().dtype(torch::kInt));
+    auto out = torch::empty({x.size(0), x.size(1), s.out_height, s.out_width}, x.options(), layout);
+    auto index = torch::empty(out.sizes(), x.options().dtype(torch::kInt), layout);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "relu_max_pool", [&] {
-      relu_max_pool_forward(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
-                            index.data_ptr<int32_t>(), s, kernel, stride);
+      if (layout == at::MemoryFormat::ChannelsLast) {
+        relu_max_pool_forward(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
+                              index.data_ptr<int32_t>(), image_shape(x, kernel, stride), kernel,
+                              stride);
+      } else {
+        relu_max_pool_forward(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
+                              index.data_ptr<int32_t>(), s, kernel, stride);
+      }
     });
     ctx->save_for_backward({index});
     ctx->saved_data["height"] = x.size(2);
     ctx->saved_data["width"] = x.size(3);
+    ctx->saved_data["channels_last"] = layout == at::MemoryFormat::ChannelsLast;
     return out;
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     check_first_order("relu_max_pool");
     const auto index = ctx->get_saved_variables()[0];
-    const auto grad_out = grads[0].contiguous();
+    const auto layout = saved_layout(ctx);
+    const auto grad_out = grads[0].contiguous(layout);
     const PlaneShape s{index.size(0) * index.size(1), ctx->saved_data["height"].toInt(),
                        ctx->saved_data["width"].toInt(), index.size(2), index.size(3)};
     auto grad_in =
-        torch::empty({index.size(0), index.size(1), s.height, s.width}, grad_out.options());
+        torch::empty({index.size(0), index.size(1), s.height, s.width}, grad_out.options(), layout);
     AT_DISPATCH_FLOATING_TYPES(grad_out.scalar_type(), "relu_max_pool_backward", [&] {
-      relu_max_pool_backward(grad_out.data_ptr<scalar_t>(), index.data_ptr<int32_t>(),
-                             grad_in.data_ptr<scalar_t>(), s);
+      if (layout == at::MemoryFormat::ChannelsLast) {
+        const ImageShape image{index.size(0), index.size(1), s.height,
+                               s.width,       s.out_height,  s.out_width};
+        relu_max_pool_backward(grad_out.data_ptr<scalar_t>(), index.data_ptr<int32_t>(),
+                               grad_in.data_ptr<scalar_t>(), image);
+      } else {
+        relu_max_pool_backward(grad_out.data_ptr<scalar_t>(), index.data_ptr<int32_t>(),
+                               grad_in.data_ptr<scalar_t>(), s);
+      }
     });
     return {grad_in, Tensor(), Tensor()};
   }
@@ -260,18 +372,97 @@ void relu_avg_pool_backward(const scalar_t* grad_out, const scalar_t* in, scalar
   });
 }
 
+// Channels-last: each output sums its window's positions in row-major order, as the NCHW kernel
+// does, so both give the same bits.
+template <typename scalar_t>
+void relu_avg_pool_forward(const scalar_t* in, scalar_t* out, const ImageShape& s, int64_t kernel,
+                           int64_t stride) {
+  const int64_t channels = s.channels, image_size = s.height * s.width * channels;
+  at::parallel_for(0, s.images * s.out_height, kRowGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const scalar_t* image = in + (row / s.out_height) * image_size;
+      const int64_t h0 = (row % s.out_height) * stride, h1 = std::min(h0 + kernel, s.height);
+      for (int64_t ow = 0; ow < s.out_width; ++ow) {
+        const int64_t w0 = ow * stride, w1 = std::min(w0 + kernel, s.width);
+        scalar_t* __restrict__ sum = out + (row * s.out_width + ow) * channels;
+        std::fill(sum, sum + channels, scalar_t(0));
+        for (int64_t h = h0; h < h1; ++h) {
+          for (int64_t w = w0; w < w1; ++w) {
+            const scalar_t* __restrict__ v = image + (h * s.width + w) * channels;
+            for (int64_t c = 0; c < channels; ++c) {
+              sum[c] += v[c] <= scalar_t(0) ? scalar_t(0) : v[c];
+            }
+          }
+        }
+        const auto count = static_cast<scalar_t>((h1 - h0) * (w1 - w0));
+        for (int64_t c = 0; c < channels; ++c) sum[c] = sum[c] / count;
+      }
+    }
+  });
+}
+
+// Channels-last backward, in the NCHW kernel's order: per output row, the gradient each input
+// column gets from that row's windows, added to the rows the windows cover.
+template <typename scalar_t>
+void relu_avg_pool_backward(const scalar_t* grad_out, const scalar_t* in, scalar_t* grad_in,
+                            const ImageShape& s, int64_t kernel, int64_t stride) {
+  const int64_t channels = s.channels, image_size = s.height * s.width * channels;
+  const int64_t row_size = s.width * channels;
+  at::parallel_for(0, s.images, 1, [&](int64_t begin, int64_t end) {
+    std::vector<scalar_t> share(s.out_width * channels), spread(row_size);
+    for (int64_t n = begin; n < end; ++n) {
+      scalar_t* g = grad_in + n * image_size;
+      std::fill(g, g + image_size, scalar_t(0));
+      for (int64_t oh = 0; oh < s.out_height; ++oh) {
+        const int64_t h0 = oh * stride, h1 = std::min(h0 + kernel, s.height);
+        const scalar_t* go = grad_out + (n * s.out_height + oh) * s.out_width * channels;
+        for (int64_t ow = 0; ow < s.out_width; ++ow) {
+          const int64_t w0 = ow * stride, w1 = std::min(w0 + kernel, s.width);
+          const auto count = static_cast<scalar_t>((h1 - h0) * (w1 - w0));
+          for (int64_t c = 0; c < channels; ++c) {
+            share[ow * channels + c] = go[ow * channels + c] / count;
+          }
+        }
+        for (int64_t w = 0; w < s.width; ++w) {
+          const int64_t first = w >= kernel ? (w - kernel + stride) / stride : 0;
+          const int64_t last = std::min(s.out_width - 1, w / stride);
+          scalar_t* __restrict__ total = spread.data() + w * channels;
+          std::fill(total, total + channels, scalar_t(0));
+          for (int64_t ow = first; ow <= last; ++ow) {
+            const scalar_t* __restrict__ part = share.data() + ow * channels;
+            for (int64_t c = 0; c < channels; ++c) total[c] += part[c];
+          }
+        }
+        for (int64_t h = h0; h < h1; ++h) {
+          scalar_t* __restrict__ target = g + h * row_size;
+          for (int64_t i = 0; i < row_size; ++i) target[i] += spread[i];
+        }
+      }
+      const scalar_t* x = in + n * image_size;
+      for (int64_t i = 0; i < image_size; ++i) g[i] = x[i] <= scalar_t(0) ? scalar_t(0) : g[i];
+    }
+  });
+}
+
 class ReluAvgPool : public torch::autograd::Function<ReluAvgPool> {
  public:
   static Tensor forward(AutogradContext* ctx, const Tensor& input, int64_t kernel, int64_t stride) {
-    const auto x = input.contiguous();
+    const auto layout = layout_of(input);
+    const auto x = input.contiguous(layout);
     const auto s = pooling_shape(x, kernel, stride);
-    auto out = torch::empty({x.size(0), x.size(1), s.out_height, s.out_width}, x.options());
+    auto out = torch::empty({x.size(0), x.size(1), s.out_height, s.out_width}, x.options(), layout);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "relu_avg_pool", [&] {
-      relu_avg_pool_forward(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), s, kernel, stride);
+      if (layout == at::MemoryFormat::ChannelsLast) {
+        relu_avg_pool_forward(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
+                              image_shape(x, kernel, stride), kernel, stride);
+      } else {
+        relu_avg_pool_forward(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), s, kernel, stride);
+      }
     });
     ctx->save_for_backward({x});
     ctx->saved_data["kernel"] = kernel;
     ctx->saved_data["stride"] = stride;
+    ctx->saved_data["channels_last"] = layout == at::MemoryFormat::ChannelsLast;
     return out;
   }
 
@@ -280,12 +471,19 @@ class ReluAvgPool : public torch::autograd::Function<ReluAvgPool> {
     const auto x = ctx->get_saved_variables()[0];
     const auto kernel = ctx->saved_data["kernel"].toInt();
     const auto stride = ctx->saved_data["stride"].toInt();
-    const auto grad_out = grads[0].contiguous();
-    const auto s = pooling_shape(x, kernel, stride);
-    auto grad_in = torch::empty_like(x);
+    const auto layout = saved_layout(ctx);
+    const auto grad_out = grads[0].contiguous(layout);
+    auto grad_in = torch::empty(x.sizes(), x.options(), layout);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "relu_avg_pool_backward", [&] {
-      relu_avg_pool_backward(grad_out.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(),
-                             grad_in.data_ptr<scalar_t>(), s, kernel, stride);
+      if (layout == at::MemoryFormat::ChannelsLast) {
+        relu_avg_pool_backward(grad_out.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(),
+                               grad_in.data_ptr<scalar_t>(), image_shape(x, kernel, stride), kernel,
+                               stride);
+      } else {
+        relu_avg_pool_backward(grad_out.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(),
+                               grad_in.data_ptr<scalar_t>(), pooling_shape(x, kernel, stride),
+                               kernel, stride);
+      }
     });
     return {grad_in, Tensor(), Tensor()};
   }
@@ -294,36 +492,47 @@ class ReluAvgPool : public torch::autograd::Function<ReluAvgPool> {
 // ---- within-channel LRN -----------------------------------------------------------------------
 
 // sum[h][w] = the sum of v over the size x size window centred on (h, w), zero outside the
-// plane: a horizontal pass into `rows`, then a vertical one. The interior loops run over whole
-// rows without bounds checks, so they vectorise.
+// plane, for each of the `lanes` values stored at a position (1 for an NCHW plane, the channels for
+// a channels-last image): a horizontal pass into `rows`, then a vertical one. The interior loops
+// run over whole rows without bounds checks, so they vectorise; every lane sums in the same order.
 template <typename scalar_t>
 void window_sum(const scalar_t* v, scalar_t* sum, scalar_t* rows, int64_t height, int64_t width,
-                int64_t radius) {
+                int64_t lanes, int64_t radius) {
+  const int64_t row_size = width * lanes;
+  const bool interior = width > 2 * radius;
   for (int64_t h = 0; h < height; ++h) {
-    const scalar_t* in = v + h * width;
-    scalar_t* row = rows + h * width;
+    const scalar_t* in = v + h * row_size;
+    scalar_t* row = rows + h * row_size;
     for (int64_t w = 0; w < width; ++w) {
-      if (w == radius && width > 2 * radius) w = width - radius;  // the interior comes below
-      scalar_t acc = 0;
+      if (interior && w == radius) {  // the interior comes below
+        w = width - radius - 1;
+        continue;
+      }
+      scalar_t* __restrict__ acc = row + w * lanes;
+      std::fill(acc, acc + lanes, scalar_t(0));
       const int64_t w0 = std::max<int64_t>(0, w - radius), w1 = std::min(width, w + radius + 1);
-      for (int64_t j = w0; j < w1; ++j) acc += in[j];
-      row[w] = acc;
+      for (int64_t j = w0; j < w1; ++j) {
+        const scalar_t* __restrict__ e = in + j * lanes;
+        for (int64_t l = 0; l < lanes; ++l) acc[l] += e[l];
+      }
     }
-    if (width > 2 * radius) {
-      for (int64_t w = radius; w < width - radius; ++w) row[w] = in[w - radius];
+    if (interior) {
+      const int64_t first = radius * lanes, last = (width - radius) * lanes;
+      for (int64_t i = first; i < last; ++i) row[i] = in[i - first];
       for (int64_t j = 1 - radius; j <= radius; ++j) {
-        for (int64_t w = radius; w < width - radius; ++w) row[w] += in[w + j];
+        const scalar_t* shifted = in + j * lanes;
+        for (int64_t i = first; i < last; ++i) row[i] += shifted[i];
       }
     }
   }
   for (int64_t h = 0; h < height; ++h) {
-    scalar_t* out = sum + h * width;
+    scalar_t* out = sum + h * row_size;
     const int64_t h0 = std::max<int64_t>(0, h - radius), h1 = std::min(height, h + radius + 1);
-    const scalar_t* first = rows + h0 * width;
-    for (int64_t w = 0; w < width; ++w) out[w] = first[w];
-    for (int64_t i = h0 + 1; i < h1; ++i) {
-      const scalar_t* row = rows + i * width;
-      for (int64_t w = 0; w < width; ++w) out[w] += row[w];
+    const scalar_t* first = rows + h0 * row_size;
+    for (int64_t i = 0; i < row_size; ++i) out[i] = first[i];
+    for (int64_t r = h0 + 1; r < h1; ++r) {
+      const scalar_t* row = rows + r * row_size;
+      for (int64_t i = 0; i < row_size; ++i) out[i] += row[i];
     }
   }
 }
@@ -349,22 +558,36 @@ struct LrnParams {
   double beta;
 };
 
+// The planes an LRN loops over: N * C planes of height x width x 1 in NCHW, N images of
+// height x width x C channels-last.
+struct LrnShape {
+  int64_t planes, height, width, lanes;
+};
+
+LrnShape lrn_shape(const Tensor& x, at::MemoryFormat layout) {
+  return layout == at::MemoryFormat::ChannelsLast
+             ? LrnShape{x.size(0), x.size(2), x.size(3), x.size(1)}
+             : LrnShape{x.size(0) * x.size(1), x.size(2), x.size(3), 1};
+}
+
 // Forward: y = x * scale with denom = 1 + alpha * mean(x^2) and scale = denom^-beta; scale and
 // ratio = scale / denom are kept for the backward.
 template <typename scalar_t>
-void lrn_forward(const scalar_t* x, scalar_t* y, scalar_t* ratio, scalar_t* scale, int64_t planes,
-                 int64_t height, int64_t width, const LrnParams& p) {
-  const int64_t plane_size = height * width;
+void lrn_forward(const scalar_t* x, scalar_t* y, scalar_t* ratio, scalar_t* scale,
+                 const LrnShape& shape, const LrnParams& p) {
+  const int64_t plane_size = shape.height * shape.width * shape.lanes;
+  const int64_t grain = shape.lanes == 1 ? kPlaneGrain : 1;
   const auto divisor = static_cast<scalar_t>(p.size * p.size);
   const auto alpha = static_cast<scalar_t>(p.alpha);
-  at::parallel_for(0, planes, kPlaneGrain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, shape.planes, grain, [&](int64_t begin, int64_t end) {
     std::vector<scalar_t> square(plane_size), rows(plane_size), denom(plane_size);
     for (int64_t q = begin; q < end; ++q) {
       const int64_t offset = q * plane_size;
       const scalar_t* xp = x + offset;
       scalar_t* d = denom.data();
       for (int64_t i = 0; i < plane_size; ++i) square[i] = xp[i] * xp[i];
-      window_sum(square.data(), d, rows.data(), height, width, (p.size - 1) / 2);
+      window_sum(square.data(), d, rows.data(), shape.height, shape.width, shape.lanes,
+                 (p.size - 1) / 2);
       for (int64_t i = 0; i < plane_size; ++i) d[i] = d[i] / divisor * alpha + scalar_t(1);
       scalar_t* sp = scale + offset;
       negative_power(d, sp, plane_size, p.beta);
@@ -380,18 +603,20 @@ void lrn_forward(const scalar_t* x, scalar_t* y, scalar_t* ratio, scalar_t* scal
 // Backward: dx = dy * scale - (2 alpha beta / size^2) x * window_sum(dy * x * scale / denom).
 template <typename scalar_t>
 void lrn_backward(const scalar_t* grad_y, const scalar_t* x, const scalar_t* ratio,
-                  const scalar_t* scale, scalar_t* grad_x, int64_t planes, int64_t height,
-                  int64_t width, const LrnParams& p) {
-  const int64_t plane_size = height * width;
+                  const scalar_t* scale, scalar_t* grad_x, const LrnShape& shape,
+                  const LrnParams& p) {
+  const int64_t plane_size = shape.height * shape.width * shape.lanes;
+  const int64_t grain = shape.lanes == 1 ? kPlaneGrain : 1;
   const auto coefficient = static_cast<scalar_t>(2.0 * p.alpha * p.beta / (p.size * p.size));
-  at::parallel_for(0, planes, kPlaneGrain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, shape.planes, grain, [&](int64_t begin, int64_t end) {
     std::vector<scalar_t> term(plane_size), sum(plane_size), rows(plane_size);
     for (int64_t q = begin; q < end; ++q) {
       const int64_t offset = q * plane_size;
       const scalar_t *gy = grad_y + offset, *xp = x + offset, *r = ratio + offset,
                      *s = scale + offset;
       for (int64_t i = 0; i < plane_size; ++i) term[i] = gy[i] * xp[i] * r[i];
-      window_sum(term.data(), sum.data(), rows.data(), height, width, (p.size - 1) / 2);
+      window_sum(term.data(), sum.data(), rows.data(), shape.height, shape.width, shape.lanes,
+                 (p.size - 1) / 2);
       scalar_t* gx = grad_x + offset;
       for (int64_t i = 0; i < plane_size; ++i) {
         gx[i] = gy[i] * s[i] - coefficient * xp[i] * sum[i];
@@ -404,16 +629,18 @@ class WithinChannelLrn : public torch::autograd::Function<WithinChannelLrn> {
  public:
   static Tensor forward(AutogradContext* ctx, const Tensor& input, int64_t size, double alpha,
                         double beta) {
-    const auto x = input.contiguous();
-    auto y = torch::empty_like(x);
-    auto ratio = torch::empty_like(x);
-    auto scale = torch::empty_like(x);
+    const auto layout = layout_of(input);
+    const auto x = input.contiguous(layout);
+    auto y = torch::empty(x.sizes(), x.options(), layout);
+    auto ratio = torch::empty(x.sizes(), x.options(), layout);
+    auto scale = torch::empty(x.sizes(), x.options(), layout);
     const LrnParams p{size, alpha, beta};
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "within_channel_lrn", [&] {
       lrn_forward(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), ratio.data_ptr<scalar_t>(),
-                  scale.data_ptr<scalar_t>(), x.size(0) * x.size(1), x.size(2), x.size(3), p);
+                  scale.data_ptr<scalar_t>(), lrn_shape(x, layout), p);
     });
     ctx->save_for_backward({x, ratio, scale});
+    ctx->saved_data["channels_last"] = layout == at::MemoryFormat::ChannelsLast;
     ctx->saved_data["size"] = size;
     ctx->saved_data["alpha"] = alpha;
     ctx->saved_data["beta"] = beta;
@@ -426,12 +653,13 @@ class WithinChannelLrn : public torch::autograd::Function<WithinChannelLrn> {
     const auto &x = saved[0], &ratio = saved[1], &scale = saved[2];
     const LrnParams p{ctx->saved_data["size"].toInt(), ctx->saved_data["alpha"].toDouble(),
                       ctx->saved_data["beta"].toDouble()};
-    const auto grad_y = grads[0].contiguous();
-    auto grad_x = torch::empty_like(x);
+    const auto layout = saved_layout(ctx);
+    const auto grad_y = grads[0].contiguous(layout);
+    auto grad_x = torch::empty(x.sizes(), x.options(), layout);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "within_channel_lrn_backward", [&] {
       lrn_backward(grad_y.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), ratio.data_ptr<scalar_t>(),
-                   scale.data_ptr<scalar_t>(), grad_x.data_ptr<scalar_t>(), x.size(0) * x.size(1),
-                   x.size(2), x.size(3), p);
+                   scale.data_ptr<scalar_t>(), grad_x.data_ptr<scalar_t>(), lrn_shape(x, layout),
+                   p);
     });
     return {grad_x, Tensor(), Tensor(), Tensor()};
   }

@@ -6,10 +6,13 @@
 
 namespace cifar10 {
 
-// The network's memory-bound layers as single passes over contiguous NCHW tensors (float or
-// double), each with a hand-written backward. They compute what the composed LibTorch ops below
-// compute, to rounding, in a fraction of the time: one read and one write per element instead of a
-// chain of temporaries, and no index tensors beyond what the backward needs.
+// The network's memory-bound layers as single passes over float or double tensors, each with a
+// hand-written backward. They compute what the composed LibTorch ops below compute, to rounding,
+// in a fraction of the time: one read and one write per element instead of a chain of
+// temporaries, and no index tensors beyond what the backward needs. A channels-last input
+// (`suggest_memory_format()`) runs kernels that loop over each position's channels and gives a
+// channels-last output and gradient, with the same bits as the NCHW kernels; any other input runs
+// on its contiguous NCHW copy.
 
 /// `relu(max_pool2d(x, kernel, stride, ceil_mode=true))` without padding. Ties and NaNs pick the
 /// element LibTorch's max pooling picks (the first maximum in row-major order; a NaN wins).

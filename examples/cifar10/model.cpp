@@ -6,8 +6,9 @@
 
 namespace cifar10 {
 
-CifarNetImpl::CifarNetImpl(int64_t in_channels, int64_t num_classes, bool fused_layers)
-    : fused_layers(fused_layers) {
+CifarNetImpl::CifarNetImpl(int64_t in_channels, int64_t num_classes, bool fused_layers,
+                           bool channels_last)
+    : fused_layers(fused_layers), channels_last(channels_last) {
   using torch::nn::Conv2dOptions;
   conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(in_channels, 32, 5).padding(2)));
   conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(32, 32, 5).padding(2)));
@@ -28,6 +29,7 @@ void CifarNetImpl::reset_parameters() {
 torch::Tensor CifarNetImpl::forward(torch::Tensor x) {
   // Pools are 3x3, stride 2, and round their output size up, as Caffe's; ReLU before an average
   // pool and after a max pool are the same function.
+  if (channels_last && x.device().is_cpu()) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   if (fused_layers) {
     x = within_channel_lrn(relu_max_pool(conv1->forward(x)));
     x = within_channel_lrn(relu_avg_pool(conv2->forward(x)));
