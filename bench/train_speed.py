@@ -75,6 +75,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--csv", default=os.devnull, help="where the per-iteration CSV goes")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="lay each batch out channels-last, as the C++ example does")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -110,7 +112,10 @@ def main():
             lr = optimizer.param_groups[0]["lr"]
             momentum = optimizer.param_groups[0]["momentum"]
             optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(batch_images), batch_targets)
+            inputs = batch_images
+            if args.channels_last:
+                inputs = batch_images.contiguous(memory_format=torch.channels_last)
+            loss = F.cross_entropy(model(inputs), batch_targets)
             loss.backward()
             optimizer.step()
             value = loss.item()

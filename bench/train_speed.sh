@@ -7,7 +7,9 @@
 # build-pypi/ PyTorch's 2.x wheel) and compares the two C++ builds as well.
 #
 #   bench/train_speed.sh [--build DIR] [--other-build DIR] [--python PYTHON] [--data-dir DIR]
-#                        [--threads N] [--iters N] [--rounds N]
+#                        [--threads N] [--iters N] [--rounds N] [--python-channels-last]
+# --python-channels-last lays the Python side's batches out channels-last too, as the C++
+# example does (by default Python runs the network as written, in PyTorch's NCHW).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,7 @@ iters=200
 rounds=5
 python=/usr/bin/python3
 other=
+python_flags=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -27,6 +30,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --python) python=$2; shift 2 ;;
     --other-build) other=$2; shift 2 ;;
+    --python-channels-last) python_flags+=(--channels-last); shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -63,7 +67,7 @@ cpp_round() {
 for round in $(seq "$rounds"); do
   # Both sides time every iteration after the data is loaded, the first one included.
   "$python" bench/train_speed.py --data-dir "$data_dir" --threads "$threads" --iters "$iters" --warmup 0 \
-      --csv "$work/python.csv" | tee -a "$work/python.log"
+      --csv "$work/python.csv" "${python_flags[@]}" | tee -a "$work/python.log"
   cpp_round "$cifar10" cpp
   if [ -n "$other" ]; then
     cpp_round "$other/examples/cifar10/cifar10" other
