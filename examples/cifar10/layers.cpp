@@ -61,17 +61,9 @@ void check_first_order(const char* layer) {
               "not supported)");
 }
 
-struct PlaneShape {
-  int64_t planes, height, width, out_height, out_width;
-};
-
-PlaneShape pooling_shape(const Tensor& x, int64_t kernel, int64_t stride) {
-  return {x.size(0) * x.size(1), x.size(2), x.size(3), pooled_size(x.size(2), kernel, stride),
-          pooled_size(x.size(3), kernel, stride)};
-}
-
-// A channels-last (NHWC) batch: each position's channels lie next to each other, so the kernels
-// below read a window one position at a time and loop over the channels with unit stride.
+// A batch's sizes: the channels-last kernels loop over images, each position's channels lying
+// next to each other, so they read a window one position at a time and loop over the channels
+// with unit stride.
 struct ImageShape {
   int64_t images, channels, height, width, out_height, out_width;
 };
@@ -83,6 +75,19 @@ ImageShape image_shape(const Tensor& x, int64_t kernel, int64_t stride) {
           x.size(3),
           pooled_size(x.size(2), kernel, stride),
           pooled_size(x.size(3), kernel, stride)};
+}
+
+// The same batch in NCHW, as the planes the NCHW kernels loop over.
+struct PlaneShape {
+  int64_t planes, height, width, out_height, out_width;
+};
+
+PlaneShape planes_of(const ImageShape& s) {
+  return {s.images * s.channels, s.height, s.width, s.out_height, s.out_width};
+}
+
+PlaneShape pooling_shape(const Tensor& x, int64_t kernel, int64_t stride) {
+  return planes_of(image_shape(x, kernel, stride));
 }
 
 // The layout a layer computes in: channels-last where its input is (the network's convolutions
@@ -280,19 +285,21 @@ class ReluMaxPool : public torch::autograd::Function<ReluMaxPool> {
     const auto index = ctx->get_saved_variables()[0];
     const auto layout = saved_layout(ctx);
     const auto grad_out = grads[0].contiguous(layout);
-    const PlaneShape s{index.size(0) * index.size(1), ctx->saved_data["height"].toInt(),
-                       ctx->saved_data["width"].toInt(), index.size(2), index.size(3)};
+    const ImageShape s{index.size(0),
+                       index.size(1),
+                       ctx->saved_data["height"].toInt(),
+                       ctx->saved_data["width"].toInt(),
+                       index.size(2),
+                       index.size(3)};
     auto grad_in =
-        torch::empty({index.size(0), index.size(1), s.height, s.width}, grad_out.options(), layout);
+        torch::empty({s.images, s.channels, s.height, s.width}, grad_out.options(), layout);
     AT_DISPATCH_FLOATING_TYPES(grad_out.scalar_type(), "relu_max_pool_backward", [&] {
       if (layout == at::MemoryFormat::ChannelsLast) {
-        const ImageShape image{index.size(0), index.size(1), s.height,
-                               s.width,       s.out_height,  s.out_width};
-        relu_max_pool_backward(grad_out.data_ptr<scalar_t>(), index.data_ptr<int32_t>(),
-                               grad_in.data_ptr<scalar_t>(), image);
-      } else {
         relu_max_pool_backward(grad_out.data_ptr<scalar_t>(), index.data_ptr<int32_t>(),
                                grad_in.data_ptr<scalar_t>(), s);
+      } else {
+        relu_max_pool_backward(grad_out.data_ptr<scalar_t>(), index.data_ptr<int32_t>(),
+                               grad_in.data_ptr<scalar_t>(), planes_of(s));
       }
     });
     return {grad_in, Tensor(), Tensor()};
