@@ -10,13 +10,11 @@ finished yet are listed as running with their last evaluation.
 
     python3 scripts/seed_table.py [--results docs/results] [--out docs/results/seeds.md]
 """
-import argparse
-import csv
-import json
 import math
 import os
 import re
-import sys
+
+from results_files import arguments, at, finished_summary, first_reach, read_eval, write_table
 
 # Row id: (label, the paper's figure).
 ROWS = {
@@ -29,23 +27,9 @@ ROWS = {
 }
 
 
-def read_eval(path):
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))[1:]
-    return [(int(r[0]), float(r[2])) for r in rows if len(r) >= 3]
-
-
 def seed_of(directory):
     m = re.fullmatch(r"compare-full(?:-seed(\d+))?", directory)
     return None if m is None else int(m.group(1) or 1)
-
-
-def at(evals, iteration):
-    return next((a for i, a in evals if i == iteration), None)
-
-
-def first_reach(evals, accuracy):
-    return next((i for i, a in evals if a >= accuracy), None)
 
 
 def fmt(x, digits=2):
@@ -62,12 +46,7 @@ def mean_sd(values):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--results", default="docs/results")
-    parser.add_argument("--out", default=None, help="default: RESULTS/seeds.md")
-    args = parser.parse_args()
-    if not os.path.isdir(args.results):
-        sys.exit(f"--results: expected a directory, but got '{args.results}'")
+    args = arguments(__doc__, "docs/results", "default: RESULTS/seeds.md")
     out = args.out or os.path.join(args.results, "seeds.md")
 
     runs = {}  # (row, seed) -> {"evals": [...], "summary": dict or None}
@@ -80,14 +59,7 @@ def main():
             eval_csv = os.path.join(run_dir, "eval.csv")
             if not os.path.isfile(eval_csv):
                 continue
-            summary_path = os.path.join(run_dir, "summary.json")
-            summary = None
-            if os.path.isfile(summary_path):
-                with open(summary_path) as f:
-                    summary = json.load(f)
-                if summary.get("iterations") != summary.get("target_iterations"):
-                    summary = None
-            runs[(row, seed)] = {"evals": read_eval(eval_csv), "summary": summary}
+            runs[(row, seed)] = {"evals": read_eval(eval_csv), "summary": finished_summary(run_dir)}
     seeds = sorted({s for _, s in runs})
 
     lines = [
@@ -133,11 +105,7 @@ def main():
         lines.append(f"| {label} | {paper} | " + " | ".join(cells)
                      + f" | {fmt(mean)} | {fmt(sd)} | {'; '.join(at25)} | {'; '.join(reach)} |")
     lines.append("")
-    tmp = out + ".partial"
-    with open(tmp, "w") as f:
-        f.write("\n".join(lines))
-    os.replace(tmp, out)
-    print("\n".join(lines))
+    write_table(out, lines)
 
 
 if __name__ == "__main__":

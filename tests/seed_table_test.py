@@ -1,26 +1,18 @@
 #!/usr/bin/env python3
 """scripts/seed_table.py on made-up runs: finished seeds, a running one, mean, sd and the
 iteration where fixed first reaches each final accuracy."""
-import json
 import os
 import subprocess
 import sys
 import tempfile
 
+from made_up_runs import run_dir as made_up_run
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_dir(results, directory, row, evals, final=None, iterations=25000):
-    path = os.path.join(results, directory, row)
-    os.makedirs(path)
-    with open(os.path.join(path, "eval.csv"), "w") as f:
-        f.write("iteration,test_loss,test_accuracy\n")
-        for i, a in evals:
-            f.write(f"{i},0.5,{a}\n")
-    if final is not None:
-        with open(os.path.join(path, "summary.json"), "w") as f:
-            json.dump({"iterations": iterations, "target_iterations": iterations,
-                       "final_test_accuracy": final}, f)
+    made_up_run(os.path.join(results, directory, row), evals, final, iterations)
 
 
 def main():
