@@ -1,5 +1,6 @@
 // The CIFAR-10 network's fused layers at the shapes they train at (batch 100), forward and
-// forward + backward, in NCHW and channels-last, beside the LibTorch operators they replace.
+// forward + backward, in NCHW and channels-last, with each instruction set's kernels this build
+// and CPU can run (fused-generic, fused-avx2), beside the LibTorch operators they replace.
 //
 //   fused_layers_bench [--threads N] [Google Benchmark flags]
 
@@ -91,11 +92,16 @@ int main(int argc, char** argv) {
       for (const bool channels_last : {false, true}) {
         const std::string suffix =
             std::string(backward ? "/fwd+bwd" : "/fwd") + (channels_last ? "/nhwc" : "/nchw");
-        benchmark::RegisterBenchmark(("fused/" + c.name + suffix).c_str(),
-                                     [c, channels_last, backward](benchmark::State& state) {
-                                       run(state, c.fused, c.shape, channels_last, backward);
-                                     })
-            ->Unit(benchmark::kMillisecond);
+        for (const auto isa : {cifar10::FusedLayerIsa::generic, cifar10::FusedLayerIsa::avx2}) {
+          if (!cifar10::fused_layer_isa_available(isa)) continue;
+          const std::string name =
+              std::string("fused-") + cifar10::fused_layer_isa_name(isa) + "/" + c.name + suffix;
+          benchmark::RegisterBenchmark(name.c_str(), [c, channels_last, backward,
+                                                      isa](benchmark::State& state) {
+            cifar10::set_fused_layer_isa(isa);
+            run(state, c.fused, c.shape, channels_last, backward);
+          })->Unit(benchmark::kMillisecond);
+        }
         benchmark::RegisterBenchmark(("composed/" + c.name + suffix).c_str(),
                                      [c, channels_last, backward](benchmark::State& state) {
                                        run(state, c.composed, c.shape, channels_last, backward);

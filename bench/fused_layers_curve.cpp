@@ -5,10 +5,11 @@
 // NCHW. `--pair layout` compares the example's network with the same fused layers in NCHW (the
 // layout the example trained in before it went channels-last). `--pair ulp` is the yardstick: two
 // composed networks, the second's first weight moved by one float ulp, so the printout shows how
-// far training carries a single rounding difference in as many iterations.
+// far training carries a single rounding difference in as many iterations. `--pair isa` trains the
+// example's network twice, once with the fused layers' AVX2 kernels and once with the generic ones.
 //
 //   fused_layers_curve [--data-dir DIR] [--iters N] [--threads N] [--seed N] [--lr LR]
-//                      [--pair fused|layout|ulp]
+//                      [--pair fused|layout|ulp|isa]
 
 #include <torch/torch.h>
 
@@ -21,6 +22,7 @@
 
 #include "batch_stream.h"
 #include "dataset.h"
+#include "layers.h"
 #include "model.h"
 #include "policies.h"
 #include "train.h"
@@ -54,11 +56,15 @@ int main(int argc, char** argv) {
     }
   }
   if (argc % 2 == 0 || data_dir.empty() || iters <= 0 || threads <= 0 || !(lr > 0) ||
-      (pair != "fused" && pair != "layout" && pair != "ulp")) {
+      (pair != "fused" && pair != "layout" && pair != "ulp" && pair != "isa")) {
     std::fprintf(stderr,
                  "usage: fused_layers_curve [--data-dir DIR] [--iters N>0] [--threads N>0] "
-                 "[--seed N] [--lr LR>0] [--pair fused|layout|ulp] (CIFAR-10 not found: give "
+                 "[--seed N] [--lr LR>0] [--pair fused|layout|ulp|isa] (CIFAR-10 not found: give "
                  "--data-dir)\n");
+    return 2;
+  }
+  if (pair == "isa" && !cifar10::fused_layer_isa_available(cifar10::FusedLayerIsa::avx2)) {
+    std::fprintf(stderr, "--pair isa: this build or CPU has no AVX2 kernels to compare\n");
     return 2;
   }
   torch::set_num_threads(threads);
@@ -66,9 +72,9 @@ int main(int argc, char** argv) {
 
   torch::manual_seed(seed);
   // "fused": the first network of the pair, "composed" the second (both composed for --pair ulp,
-  // both fused for --pair layout).
+  // both fused for --pair layout, both the example's for --pair isa).
   cifar10::CifarNet fused(3, 10, pair != "ulp", pair != "ulp");
-  cifar10::CifarNet composed(3, 10, pair == "layout", false);
+  cifar10::CifarNet composed(3, 10, pair == "layout" || pair == "isa", pair == "isa");
   {
     torch::NoGradGuard no_grad;
     const auto from = fused->parameters();
@@ -99,6 +105,10 @@ int main(int argc, char** argv) {
     int k = 0;
     for (auto* net : {&fused, &composed}) {
       auto& optimizer = net == &fused ? *opt_fused : *opt_composed;
+      if (pair == "isa") {
+        cifar10::set_fused_layer_isa(net == &fused ? cifar10::FusedLayerIsa::avx2
+                                                   : cifar10::FusedLayerIsa::generic);
+      }
       (*net)->zero_grad(/*set_to_none=*/true);
       auto loss = F::cross_entropy((*net)->forward(images), targets);
       loss.backward();
@@ -124,6 +134,7 @@ int main(int argc, char** argv) {
       "difference %.3g; largest weight difference %.3g of the tensor's largest weight\n",
       pair == "fused"    ? "fused channels-last vs composed NCHW layers"
       : pair == "layout" ? "fused layers, channels-last vs NCHW"
+      : pair == "isa"    ? "fused layers, AVX2 vs generic kernels"
                          : "composed vs composed, one weight 1 ulp apart",
       static_cast<long long>(iters), static_cast<unsigned long long>(seed), lr, threads, worst,
       weight_difference);

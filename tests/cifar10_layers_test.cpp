@@ -195,6 +195,97 @@ TEST(Cifar10Layers, ChannelsLastMaxPoolPicksLibTorchsElementOnTiesAndNaN) {
   EXPECT_TRUE(fused.output.nan_to_num(-1).equal(composed.output.nan_to_num(-1)));
 }
 
+namespace {
+
+// Selects an instruction set's kernels for a scope.
+class IsaScope {
+ public:
+  explicit IsaScope(FusedLayerIsa isa) : saved_(fused_layer_isa()) { set_fused_layer_isa(isa); }
+  ~IsaScope() { set_fused_layer_isa(saved_); }
+  IsaScope(const IsaScope&) = delete;
+  IsaScope& operator=(const IsaScope&) = delete;
+
+ private:
+  FusedLayerIsa saved_;
+};
+
+}  // namespace
+
+// The AVX2 kernels compute the generic kernels' operations in the same order, without FMA: the
+// same bits, in both layouts and both types, at widths that leave vector remainders, with ties,
+// NaNs and infinities.
+TEST(Cifar10Layers, Avx2KernelsGiveTheGenericBits) {
+  if (!fused_layer_isa_available(FusedLayerIsa::avx2)) {
+    GTEST_SKIP() << "this build or CPU has no AVX2 kernels";
+  }
+  torch::manual_seed(8);
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    for (const auto& shape : std::vector<std::vector<int64_t>>{
+             {3, 32, 32, 32}, {2, 64, 8, 8}, {2, 13, 11, 17}, {1, 5, 5, 5}, {2, 7, 3, 4}}) {
+      auto x = activations(shape, dtype);
+      // Ties, signed zeros, NaN and infinities in a few places.
+      x.view(-1).index_put_({torch::arange(0, x.numel(), 7)}, 2.5);
+      x.view(-1).index_put_({torch::arange(3, x.numel(), 97)}, -0.0);
+      x.view(-1)[x.numel() / 2] = std::numeric_limits<double>::quiet_NaN();
+      x.view(-1)[x.numel() / 3] = std::numeric_limits<double>::infinity();
+      x.view(-1)[x.numel() / 5] = -std::numeric_limits<double>::infinity();
+      for (const auto layout :
+           {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+        const auto input = x.contiguous(layout);
+        for (const auto& layer : layers()) {
+          const auto upstream = torch::randn_like(layer.composed(x)).contiguous(layout);
+          Result generic, avx2;
+          {
+            IsaScope scope(FusedLayerIsa::generic);
+            generic = run(layer.fused, input, upstream);
+          }
+          {
+            IsaScope scope(FusedLayerIsa::avx2);
+            avx2 = run(layer.fused, input, upstream);
+          }
+          const std::string what =
+              layer.name + " " + c10::str(x.sizes()) + " " + c10::str(dtype) +
+              (layout == torch::MemoryFormat::ChannelsLast ? " nhwc" : " nchw");
+          // NaN != NaN: compare where each is NaN, then the rest.
+          EXPECT_TRUE(torch::equal(avx2.output.isnan(), generic.output.isnan())) << what;
+          EXPECT_TRUE(
+              torch::equal(avx2.output.nan_to_num(0, 1, -1), generic.output.nan_to_num(0, 1, -1)))
+              << what;
+          EXPECT_TRUE(torch::equal(avx2.grad.isnan(), generic.grad.isnan())) << what;
+          EXPECT_TRUE(
+              torch::equal(avx2.grad.nan_to_num(0, 1, -1), generic.grad.nan_to_num(0, 1, -1)))
+              << what;
+          // Bit patterns too: the signs of zeros.
+          EXPECT_TRUE(torch::equal(avx2.output.signbit(), generic.output.signbit())) << what;
+          EXPECT_TRUE(torch::equal(avx2.grad.signbit(), generic.grad.signbit())) << what;
+        }
+      }
+    }
+  }
+}
+
+TEST(Cifar10Layers, KernelInstructionSetIsChosenAndCanBeSet) {
+  const bool avx2 = fused_layer_isa_available(FusedLayerIsa::avx2);
+  EXPECT_TRUE(fused_layer_isa_available(FusedLayerIsa::generic));
+  EXPECT_EQ(fused_layer_isa(), avx2 ? FusedLayerIsa::avx2 : FusedLayerIsa::generic);
+  {
+    IsaScope scope(FusedLayerIsa::generic);
+    EXPECT_EQ(fused_layer_isa(), FusedLayerIsa::generic);
+  }
+  EXPECT_STREQ(fused_layer_isa_name(FusedLayerIsa::avx2), "avx2");
+  const auto unknown = static_cast<FusedLayerIsa>(7);
+  try {
+    set_fused_layer_isa(unknown);
+    FAIL() << "expected an error";
+  } catch (const c10::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("set_fused_layer_isa: expected an instruction set"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("but got unknown"), std::string::npos) << message;
+  }
+  EXPECT_EQ(fused_layer_isa(), avx2 ? FusedLayerIsa::avx2 : FusedLayerIsa::generic);
+}
+
 TEST(Cifar10Layers, ReluZeroesGradientWhereTheOutputIsZero) {
   const auto x = -torch::rand({1, 2, 6, 6}) - 0.1;  // all negative: ReLU zeroes everything
   for (const auto& layer : layers()) {

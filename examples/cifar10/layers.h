@@ -32,6 +32,25 @@ torch::Tensor within_channel_lrn(const torch::Tensor& x, int64_t size = 3, doubl
 /// `planes` planes runs on: 1 when this file was built without the OpenMP that LibTorch uses.
 int64_t fused_layer_threads(int64_t planes);
 
+/// The instruction sets the fused layers' kernels are built for: the build's baseline, and AVX2 in
+/// x86-64 builds with GCC. The AVX2 kernels compute the same operations in the same order, without
+/// FMA, so both give the same bits; the AVX2 ones run where the CPU has AVX2.
+enum class FusedLayerIsa { generic, avx2 };
+
+/// "generic", "avx2" ("unknown" for any other value).
+const char* fused_layer_isa_name(FusedLayerIsa isa);
+
+/// Whether this build and this CPU can run `isa`'s kernels.
+bool fused_layer_isa_available(FusedLayerIsa isa);
+
+/// The kernels the fused layers run: AVX2 where available, else generic, unless
+/// set_fused_layer_isa chose otherwise.
+FusedLayerIsa fused_layer_isa();
+
+/// Makes the fused layers run `isa`'s kernels, in every thread (to compare or time the two);
+/// throws c10::Error naming the choices if this build or CPU cannot run it.
+void set_fused_layer_isa(FusedLayerIsa isa);
+
 /// The same three layers composed from LibTorch's own operators: the reference the fused
 /// versions are tested against.
 namespace composed {
