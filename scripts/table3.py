@@ -5,8 +5,11 @@ Reads docs/results/compare-table3/ROW/ (each row's summary.json and eval.csv) an
 optimizer, the paper's figures and the measured ones side by side: CLR at 25,000 iterations, the
 fixed schedule at 70,000 and, for Adam and RMSprop, CLR at 70,000. Then the comparison at equal
 cost: the fixed schedule's accuracy at 25,000 iterations, the iteration at which it first reaches
-CLR's 25,000-iteration accuracy, and a verdict for the optimizer. Rows not finished yet are shown
-with their last evaluation, in italics, and take no part in a verdict.
+CLR's 25,000-iteration accuracy, and a verdict for the optimizer. A triangular cycle is 4,000
+iterations (stepsize 2,000), so 25,000 and 70,000 stop CLR partway up a new cycle: each CLR row is
+also given at the end of its last full cycle (24,000, 68,000), where its LR is lowest and where
+the paper advises stopping a CLR run. Rows not finished yet are shown with their last evaluation, in italics,
+and take no part in a verdict.
 
     python3 scripts/table3.py [--results docs/results/compare-table3] [--out docs/results/table3.md]
 """
@@ -23,6 +26,18 @@ OPTIMIZERS = {
     "adadelta": ("AdaDelta", "0.01-0.1", 67.3, 67.3, None),
 }
 CLR_ITERATIONS = 25000
+CYCLE = 4000  # two steps of 2,000
+
+
+def cycle_end(run):
+    """(iteration, accuracy) at the end of a finished CLR run's last full cycle, or None where it
+    stopped at one."""
+    last = run["evals"][-1][0] if run["evals"] else None
+    if last is None or last % CYCLE == 0:
+        return None
+    end = last // CYCLE * CYCLE
+    accuracy = at(run["evals"], end)
+    return None if accuracy is None else (end, accuracy)
 
 
 def load(results, row):
@@ -36,7 +51,7 @@ def load(results, row):
     return {"evals": read_eval(eval_csv), "final": final}
 
 
-def cell(run):
+def cell(run, clr=False):
     if run is None:
         return "not started"
     if run["final"] is None:
@@ -44,7 +59,10 @@ def cell(run):
             return "*running*"
         i, a = run["evals"][-1]
         return f"*running: {a:.2f} at {i:,}*"
-    return f"{run['final']:.2f}"
+    end = cycle_end(run) if clr else None
+    if end is None:
+        return f"{run['final']:.2f}"
+    return f"{run['final']:.2f} ({end[0] // 1000}k: {end[1]:.2f})"
 
 
 def paper_cell(x):
@@ -59,6 +77,11 @@ def verdict(clr, fixed, clr70):
     reach = first_reach(fixed["evals"], clr["final"])
     fixed25_text = "" if fixed25 is None else f"{fixed25:.2f}"
     reach_text = "never (70,000)" if reach is None else f"{reach:,}"
+    end = cycle_end(clr)
+    if end is not None:
+        end_reach = first_reach(fixed["evals"], end[1])
+        reach_text += f" ({end[0] // 1000}k's: " + (
+            "never" if end_reach is None else f"{end_reach:,}") + ")"
     gap = clr["final"] - fixed["final"]
     if gap >= 0:
         words = f"yes: CLR in 25k ends {gap:.2f} points above fixed's 70k"
@@ -68,9 +91,14 @@ def verdict(clr, fixed, clr70):
     else:
         words = (f"in part: CLR's 25k equals fixed at {reach_text}, but fixed ends "
                  f"{-gap:.2f} points higher")
+    if end is not None:
+        words += f"; at {end[0] // 1000}k, its last cycle's end, {end[1] - fixed['final']:+.2f}"
     if clr70 is not None and clr70["final"] is not None:
         gap70 = clr70["final"] - fixed["final"]
         words += f"; CLR at 70k ends {gap70:+.2f} against fixed"
+        end70 = cycle_end(clr70)
+        if end70 is not None:
+            words += f" ({end70[1] - fixed['final']:+.2f} at {end70[0] // 1000}k)"
     return fixed25_text, reach_text, words
 
 
@@ -96,7 +124,8 @@ def main():
         "bound, x0.1 at 60,000 and 65,000.",
         "",
         "| optimizer | CLR bounds | paper: CLR 25k | paper: fixed 70k | paper: CLR 70k "
-        "| CLR 25k | fixed 70k | CLR 70k | fixed at 25k | fixed first reaches CLR 25k's accuracy at "
+        "| CLR 25k (at its last cycle's end) | fixed 70k | CLR 70k (at its last cycle's end) "
+        "| fixed at 25k | fixed first reaches CLR 25k's accuracy at "
         "| does CLR reach fixed's accuracy in fewer iterations? | the paper's figures |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
@@ -107,8 +136,8 @@ def main():
         fixed25, reach, words = verdict(clr, fixed, clr70)
         lines.append(
             f"| {label} | {bounds} | {paper_cell(p_clr)} | {paper_cell(p_fixed)} | "
-            f"{paper_cell(p_clr70)} | {cell(clr)} | {cell(fixed)} | "
-            f"{cell(clr70) if p_clr70 is not None else ''} | {fixed25} | {reach} | {words} | "
+            f"{paper_cell(p_clr70)} | {cell(clr, True)} | {cell(fixed)} | "
+            f"{cell(clr70, True) if p_clr70 is not None else ''} | {fixed25} | {reach} | {words} | "
             f"{paper_verdict(p_clr, p_fixed, p_clr70)} |")
     lines.append("")
     write_table(out, lines)
