@@ -6,9 +6,11 @@ set xlabel 'iteration'
 set output 'docs/results/compare-table3/accuracy.png.partial'
 set ylabel 'test accuracy (%)'
 set title 'CIFAR-10 test accuracy'
-plot 'docs/results/compare-table3/nesterov-triangular/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'Nesterov, triangular 0.001-0.006'
+plot 'docs/results/compare-table3/nesterov-triangular/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'Nesterov, triangular 0.001-0.006', \
+     'docs/results/compare-table3/adam-triangular/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'Adam, triangular 0.0005-0.002'
 set output 'docs/results/compare-table3/lr.png.partial'
 set logscale y
 set ylabel 'learning rate'
 set title 'Learning rate (multiplier-1 group)'
-plot 'docs/results/compare-table3/nesterov-triangular/train.csv' every 12::1 using 1:2 with lines title 'Nesterov, triangular 0.001-0.006'
+plot 'docs/results/compare-table3/nesterov-triangular/train.csv' every 12::1 using 1:2 with lines title 'Nesterov, triangular 0.001-0.006', \
+     'docs/results/compare-table3/adam-triangular/train.csv' every 12::1 using 1:2 with lines title 'Adam, triangular 0.0005-0.002'
