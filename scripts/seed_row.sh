@@ -19,15 +19,16 @@ fi
 pid=$(pgrep -f -- "--out $(dirname "$src")" | head -n 1 || true)
 resume() { if [ -n "$pid" ]; then kill -CONT "$pid" 2> /dev/null || true; fi; }
 trap resume EXIT
+# A checkpoint is written after its evaluation row: once eval.csv is no newer (the two may share
+# a timestamp), it holds the iteration of eval.csv's last row.
+caught_up() { ! [ "$src/eval.csv" -nt "$src/checkpoint.pt" ]; }
 for _ in $(seq 1 60); do
   if [ -n "$pid" ]; then kill -STOP "$pid"; fi
-  # A checkpoint is written after its evaluation row: once it is the newer file, it holds the
-  # iteration of eval.csv's last row.
-  if [ "$src/checkpoint.pt" -nt "$src/eval.csv" ]; then break; fi
+  if caught_up; then break; fi
   resume
   sleep 5
 done
-[ "$src/checkpoint.pt" -nt "$src/eval.csv" ] || { echo "seed_row.sh: $src's checkpoint never caught up with its eval.csv" >&2; exit 1; }
+caught_up || { echo "seed_row.sh: $src's checkpoint never caught up with its eval.csv" >&2; exit 1; }
 k=$(tail -n 1 "$src/eval.csv" | cut -d, -f1)
 mkdir -p "$dst"
 cp "$src/checkpoint.pt" "$dst/checkpoint.pt.partial"

@@ -76,7 +76,8 @@ def verdict(clr, fixed, clr70):
     fixed25 = at(fixed["evals"], CLR_ITERATIONS)
     reach = first_reach(fixed["evals"], clr["final"])
     fixed25_text = "" if fixed25 is None else f"{fixed25:.2f}"
-    reach_text = "never (70,000)" if reach is None else f"{reach:,}"
+    reach_at = "never (70,000)" if reach is None else f"{reach:,}"
+    reach_text = reach_at
     end = cycle_end(clr)
     if end is not None:
         end_reach = first_reach(fixed["evals"], end[1])
@@ -89,7 +90,7 @@ def verdict(clr, fixed, clr70):
         words = (f"no: fixed reaches CLR's 25k accuracy by {reach:,} and ends "
                  f"{-gap:.2f} points higher")
     else:
-        words = (f"in part: CLR's 25k equals fixed at {reach_text}, but fixed ends "
+        words = (f"in part: CLR's 25k equals fixed at {reach_at}, but fixed ends "
                  f"{-gap:.2f} points higher")
     if end is not None:
         words += f"; at {end[0] // 1000}k, its last cycle's end, {end[1] - fixed['final']:+.2f}"
