@@ -34,6 +34,12 @@ mkdir -p "$dst"
 cp "$src/checkpoint.pt" "$dst/checkpoint.pt.partial"
 head -n $((k + 1)) "$src/train.csv" > "$dst/train.csv.partial"
 awk -F, -v k="$k" 'NR == 1 || $1 <= k' "$src/eval.csv" > "$dst/eval.csv.partial"
+files="checkpoint.pt train.csv eval.csv"
+# segments.csv (where it exists): the invocations that trained iterations before k.
+if [ -f "$src/segments.csv" ]; then
+  awk -F, -v k="$k" 'NR == 1 || $1 < k' "$src/segments.csv" > "$dst/segments.csv.partial"
+  files="$files segments.csv"
+fi
 resume
-for f in checkpoint.pt train.csv eval.csv; do mv "$dst/$f.partial" "$dst/$f"; done
+for f in $files; do mv "$dst/$f.partial" "$dst/$f"; done
 echo "$dst: seeded from $src at iteration $k"

@@ -978,6 +978,116 @@ TEST(Cifar10Checkpoint, ResumeAfterAnEmptiedCsvRestoresItsHeader) {
   EXPECT_EQ(read_csv(dir.str() + "/train.csv").size(), 5u);  // 7 to 11; the rest are lost
 }
 
+namespace {
+
+// segments.csv's rows as fields: quoted fields may hold commas ("AMD EPYC (2 cores), Linux").
+std::vector<std::vector<std::string>> read_segments(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& line : read_lines(path)) {
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else if (c == ',' && !quoted) {
+        fields.emplace_back();
+      } else {
+        fields.back() += c;
+      }
+    }
+    rows.push_back(fields);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST(Cifar10Checkpoint, SegmentsRecordWhereEachInvocationTrainedAndAResumeRedoesItsRows) {
+  TempDir dir("cifar10-segments");
+  const auto data = separable_data(200, 13);
+  auto options = small_run(dir.str(), 7);
+  train(options, data, data);
+  const std::string at_7 = dir.str() + "/at-7.pt";
+  fs::copy_file(options.checkpoint, at_7);
+  train(resumed(options, 12), data, data);
+
+  const auto path = dir.str() + "/segments.csv";
+  auto rows = read_segments(path);
+  ASSERT_EQ(rows.size(), 3u) << file_text(path);
+  const std::vector<std::string> header = {
+      "iteration",  "started_utc", "machine",         "libtorch",           "threads",
+      "world_size", "device",      "fused_layer_isa", "onednn_max_cpu_isa", "aten_cpu_capability"};
+  EXPECT_EQ(rows[0], header);
+  const auto numerics = numerics_facts();
+  for (size_t r = 1; r < rows.size(); ++r) {
+    ASSERT_EQ(rows[r].size(), header.size()) << file_text(path);
+    EXPECT_EQ(rows[r][2], machine_description());
+    EXPECT_EQ(rows[r][3], torch_version());
+    EXPECT_EQ(rows[r][4], "1");
+    EXPECT_EQ(rows[r][5], "1");
+    EXPECT_EQ(rows[r][6], "cpu");
+    EXPECT_EQ(rows[r][7], numerics.fused_layer_isa);
+    EXPECT_EQ(rows[r][8], numerics.onednn_max_cpu_isa);
+    EXPECT_EQ(rows[r][9], numerics.aten_cpu_capability);
+    EXPECT_EQ(rows[r][1].size(), 20u) << rows[r][1];  // 2026-12-02T09:30:00Z
+  }
+  EXPECT_EQ(rows[1][0], "0");
+  EXPECT_EQ(rows[2][0], "7");
+  const auto first_start = rows[1][1];
+
+  // Resumed from iteration 7 again: the second invocation's iterations are redone, so its row
+  // goes and the new one takes its place.
+  auto again = resumed(options, 12);
+  again.resume = at_7;
+  train(again, data, data);
+  rows = read_segments(path);
+  ASSERT_EQ(rows.size(), 3u) << file_text(path);
+  EXPECT_EQ(rows[1][0], "0");
+  EXPECT_EQ(rows[1][1], first_start);
+  EXPECT_EQ(rows[2][0], "7");
+  EXPECT_FALSE(fs::exists(path + ".partial"));
+
+  const auto summary = nlohmann::json::parse(file_text(dir.str() + "/summary.json"));
+  EXPECT_EQ(summary.at("fused_layer_isa"), numerics.fused_layer_isa);
+  EXPECT_EQ(summary.at("onednn_max_cpu_isa"), numerics.onednn_max_cpu_isa);
+  EXPECT_EQ(summary.at("aten_cpu_capability"), numerics.aten_cpu_capability);
+}
+
+// The caps are read, never set: oneDNN and ATen are not called between setenv and the restore.
+TEST(Cifar10Checkpoint, NumericsFactsReadTheInstructionSetCapsFromTheEnvironment) {
+  const auto saved = [](const char* name) -> std::optional<std::string> {
+    const char* value = std::getenv(name);
+    return value ? std::optional<std::string>(value) : std::nullopt;
+  };
+  const auto restore = [](const char* name, const std::optional<std::string>& value) {
+    if (value) {
+      setenv(name, value->c_str(), 1);
+    } else {
+      unsetenv(name);
+    }
+  };
+  const auto onednn = saved("ONEDNN_MAX_CPU_ISA");
+  const auto dnnl = saved("DNNL_MAX_CPU_ISA");
+  const auto aten = saved("ATEN_CPU_CAPABILITY");
+  unsetenv("ONEDNN_MAX_CPU_ISA");
+  setenv("DNNL_MAX_CPU_ISA", "SSE41", 1);
+  setenv("ATEN_CPU_CAPABILITY", "default", 1);
+  const auto older_name = numerics_facts();
+  setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 1);
+  const auto both = numerics_facts();
+  restore("ONEDNN_MAX_CPU_ISA", onednn);
+  restore("DNNL_MAX_CPU_ISA", dnnl);
+  restore("ATEN_CPU_CAPABILITY", aten);
+  EXPECT_EQ(older_name.onednn_max_cpu_isa, "SSE41");
+  EXPECT_EQ(older_name.aten_cpu_capability, "default");
+  EXPECT_EQ(both.onednn_max_cpu_isa, "AVX2");  // oneDNN's own name comes first
+  EXPECT_EQ(both.fused_layer_isa, fused_layer_isa_name(fused_layer_isa()));
+}
+
 TEST(Cifar10Checkpoint, ACheckpointInAMissingDirectoryIsCreatedBeforeTraining) {
   TempDir dir("cifar10-ckpt-dir");
   const auto data = separable_data(200, 11);

@@ -7,10 +7,14 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "layers.h"
 #include "policies.h"
 #include "report.h"
 
@@ -23,6 +27,45 @@ using Clock = std::chrono::steady_clock;
 
 const char* const kTrainHeader = "iteration,lr,momentum,loss";
 const char* const kEvalHeader = "iteration,test_loss,test_accuracy";
+const char* const kSegmentsHeader =
+    "iteration,started_utc,machine,libtorch,threads,world_size,device,fused_layer_isa,"
+    "onednn_max_cpu_isa,aten_cpu_capability";
+
+std::string environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+// A CSV field: quoted where it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (const char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+// segments.csv's row for an invocation that trains from iteration `from`: where and how the
+// iterations from `from` to the next row's (or the end) ran.
+std::string segment_row(const TrainOptions& options, int64_t from) {
+  const auto numerics = numerics_facts();
+  const int64_t world = options.group ? options.group->world_size() : 1;
+  std::ostringstream row;
+  row << from << "," << utc_now() << "," << csv_field(machine_description()) << ","
+      << torch_version() << "," << options.threads << "," << world << ","
+      << csv_field(options.device.str()) << "," << csv_field(numerics.fused_layer_isa) << ","
+      << csv_field(numerics.onednn_max_cpu_isa) << "," << csv_field(numerics.aten_cpu_capability)
+      << "\n";
+  return row.str();
+}
 
 std::string format_duration(double seconds) {
   const auto s = static_cast<int64_t>(std::max(0.0, seconds));
@@ -135,6 +178,8 @@ RunLog::RunLog(const TrainOptions& options, std::optional<int64_t> resumed_at) {
   const int64_t from = resumed_at.value_or(0);
   const int64_t kept = rewrite_csv(train_csv, kTrainHeader, from);
   rewrite_csv(eval_csv, kEvalHeader, from + 1);
+  // One row per invocation; a resume drops the rows of invocations whose work it redoes.
+  rewrite_csv(options.out_dir + "/segments.csv", kSegmentsHeader, from, segment_row(options, from));
   if (resumed_at) {
     if (kept != from) {
       std::cerr << "warning: " << train_csv << " holds " << kept << " of the " << from
@@ -211,6 +256,10 @@ void write_summary(const TrainOptions& options, const TrainResult& result, const
   summary["command"] = options.command;
   summary["machine"] = machine_description();
   summary["torch_version"] = torch_version();
+  const auto numerics = numerics_facts();
+  summary["fused_layer_isa"] = numerics.fused_layer_isa;
+  summary["onednn_max_cpu_isa"] = numerics.onednn_max_cpu_isa;
+  summary["aten_cpu_capability"] = numerics.aten_cpu_capability;
   replace_file(options.out_dir + "/summary.json", summary.dump(2) + "\n");
 }
 
@@ -265,7 +314,17 @@ std::optional<RunSummary> read_summary(const std::string& out_dir) {
   return recorded;
 }
 
-int64_t rewrite_csv(const std::string& path, const std::string& header, int64_t limit) {
+NumericsFacts numerics_facts() {
+  NumericsFacts facts;
+  facts.fused_layer_isa = fused_layer_isa_name(fused_layer_isa());
+  facts.onednn_max_cpu_isa = environment("ONEDNN_MAX_CPU_ISA");
+  if (facts.onednn_max_cpu_isa.empty()) facts.onednn_max_cpu_isa = environment("DNNL_MAX_CPU_ISA");
+  facts.aten_cpu_capability = environment("ATEN_CPU_CAPABILITY");
+  return facts;
+}
+
+int64_t rewrite_csv(const std::string& path, const std::string& header, int64_t limit,
+                    const std::string& append) {
   std::ifstream in(path, std::ios::binary);
   std::string kept = header + "\n", line;
   int64_t rows = 0;
@@ -277,7 +336,7 @@ int64_t rewrite_csv(const std::string& path, const std::string& header, int64_t 
     ++rows;
   }
   in.close();
-  replace_file(path, kept);
+  replace_file(path, kept + append);
   return rows;
 }
 

@@ -84,6 +84,19 @@ EvalHistory read_eval_csv(const std::string& path);
 /// (rows without one, and an unfinished last line, are dropped); writes them to `path.partial`
 /// and renames that over `path`, so a kill leaves the old file or the new one. A missing file
 /// becomes the header alone. Returns the number of rows kept.
-int64_t rewrite_csv(const std::string& path, const std::string& header, int64_t limit);
+/// With `append`, that text (whole lines) follows the kept rows in the same replacement.
+int64_t rewrite_csv(const std::string& path, const std::string& header, int64_t limit,
+                    const std::string& append = "");
+
+/// How a run computed, beyond the code and LibTorch: the fused layers' kernels (the same bits
+/// either way; they differ in speed) and the instruction-set caps that LibTorch's CPU kernels read
+/// from the environment (`ONEDNN_MAX_CPU_ISA`, else `DNNL_MAX_CPU_ISA`, and
+/// `ATEN_CPU_CAPABILITY`; empty where unset). oneDNN's convolutions round differently with
+/// AVX-512 than with AVX2, so the same binary trains to other bits on CPUs that differ there
+/// unless the cap makes them agree (docs/results/README.md).
+struct NumericsFacts {
+  std::string fused_layer_isa, onednn_max_cpu_isa, aten_cpu_capability;
+};
+NumericsFacts numerics_facts();
 
 }  // namespace cifar10
