@@ -167,5 +167,24 @@ else
   cat "$work/log"
 fi
 
+# --flush-denormal through compare: each row records it, in its command, summary and segments.
+if "$paper" compare "${data[@]}" --preset demo --demo-iters 4 --rows triangular2 \
+  --flush-denormal --out "$work/flushed" > "$work/log" 2>&1; then
+  row=$work/flushed/triangular2
+  if grep -q '"flush_denormal": true,' "$row/summary.json" &&
+    grep -q -- '--flush-denormal' "$row/summary.json" &&
+    [ "$(tail -n 1 "$row/segments.csv" | cut -d, -f1)" = 0 ] &&
+    head -n 1 "$row/segments.csv" | grep -q ',flush_denormal,' &&
+    tail -n 1 "$row/segments.csv" | grep -qE ',cpu,1,'; then
+    echo "ok: --flush-denormal recorded: $(tail -n 1 "$row/segments.csv")"
+  else
+    fail "--flush-denormal was not recorded"
+    cat "$work/log" "$row/summary.json" "$row/segments.csv"
+  fi
+else
+  fail "compare --flush-denormal failed"
+  cat "$work/log"
+fi
+
 [ "$failures" -eq 0 ] || { echo "$failures failures"; exit 1; }
 echo "all cases passed"

@@ -1,5 +1,6 @@
 // The CIFAR-10 example's library (the reader, the network, training and resume) and the paper's
 // experiments built on it (experiments/clr_paper). No real data.
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <torchclr/adadelta.h>
@@ -11,8 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -20,6 +23,7 @@
 
 #include "batch_stream.h"
 #include "checkpoint.h"
+#include "cli.h"
 #include "compare.h"
 #include "compat.h"
 #include "dataset.h"
@@ -1018,9 +1022,17 @@ TEST(Cifar10Checkpoint, SegmentsRecordWhereEachInvocationTrainedAndAResumeRedoes
   const auto path = dir.str() + "/segments.csv";
   auto rows = read_segments(path);
   ASSERT_EQ(rows.size(), 3u) << file_text(path);
-  const std::vector<std::string> header = {
-      "iteration",  "started_utc", "machine",         "libtorch",           "threads",
-      "world_size", "device",      "fused_layer_isa", "onednn_max_cpu_isa", "aten_cpu_capability"};
+  const std::vector<std::string> header = {"iteration",
+                                           "started_utc",
+                                           "machine",
+                                           "libtorch",
+                                           "threads",
+                                           "world_size",
+                                           "device",
+                                           "flush_denormal",
+                                           "fused_layer_isa",
+                                           "onednn_max_cpu_isa",
+                                           "aten_cpu_capability"};
   EXPECT_EQ(rows[0], header);
   const auto numerics = numerics_facts();
   for (size_t r = 1; r < rows.size(); ++r) {
@@ -1030,31 +1042,64 @@ TEST(Cifar10Checkpoint, SegmentsRecordWhereEachInvocationTrainedAndAResumeRedoes
     EXPECT_EQ(rows[r][4], "1");
     EXPECT_EQ(rows[r][5], "1");
     EXPECT_EQ(rows[r][6], "cpu");
-    EXPECT_EQ(rows[r][7], numerics.fused_layer_isa);
-    EXPECT_EQ(rows[r][8], numerics.onednn_max_cpu_isa);
-    EXPECT_EQ(rows[r][9], numerics.aten_cpu_capability);
+    EXPECT_EQ(rows[r][8], numerics.fused_layer_isa);
+    EXPECT_EQ(rows[r][9], numerics.onednn_max_cpu_isa);
+    EXPECT_EQ(rows[r][10], numerics.aten_cpu_capability);
     EXPECT_EQ(rows[r][1].size(), 20u) << rows[r][1];  // 2026-12-02T09:30:00Z
   }
   EXPECT_EQ(rows[1][0], "0");
   EXPECT_EQ(rows[2][0], "7");
+  EXPECT_EQ(rows[1][7], "0");
   const auto first_start = rows[1][1];
 
   // Resumed from iteration 7 again: the second invocation's iterations are redone, so its row
   // goes and the new one takes its place.
+  // (Recorded as flushing denormals: the flag is the caller's to set, cifar10::setup.)
   auto again = resumed(options, 12);
   again.resume = at_7;
+  again.flush_denormal = true;
   train(again, data, data);
   rows = read_segments(path);
   ASSERT_EQ(rows.size(), 3u) << file_text(path);
   EXPECT_EQ(rows[1][0], "0");
   EXPECT_EQ(rows[1][1], first_start);
+  EXPECT_EQ(rows[1][7], "0");
   EXPECT_EQ(rows[2][0], "7");
+  EXPECT_EQ(rows[2][7], "1");
   EXPECT_FALSE(fs::exists(path + ".partial"));
 
   const auto summary = nlohmann::json::parse(file_text(dir.str() + "/summary.json"));
+  EXPECT_EQ(summary.at("flush_denormal"), true);
   EXPECT_EQ(summary.at("fused_layer_isa"), numerics.fused_layer_isa);
   EXPECT_EQ(summary.at("onednn_max_cpu_isa"), numerics.onednn_max_cpu_isa);
   EXPECT_EQ(summary.at("aten_cpu_capability"), numerics.aten_cpu_capability);
+}
+
+// In a fresh process (the flag changes the process for good): `setup` with --flush-denormal and two
+// threads, then half of a million denormals, a product LibTorch splits between its two intra-op
+// threads, is zero everywhere.
+TEST(Cifar10Checkpoint, FlushDenormalReachesEveryIntraOpThread) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const auto run = [](bool flush) {
+    Common common;
+    common.threads = 2;
+    common.flush_denormal = flush;
+    setup(common);
+    if (fused_layer_threads(100 * 32) != 2) std::exit(2);  // the two threads are there
+    // The denormals are stored bits, not a conversion (which a flushing thread makes zero).
+    const uint32_t bits = 0x00010000;  // 9.2e-41
+    std::vector<uint32_t> denormals(1 << 20, bits);
+    const auto x = torch::from_blob(denormals.data(), {1 << 20}, torch::kInt32).view(torch::kFloat);
+    if (!x.view(torch::kInt32).eq(static_cast<int32_t>(bits)).all().item<bool>()) std::exit(4);
+    const auto half = x * 0.5f;
+    if (half.view(torch::kInt32).eq(0).all().item<bool>()) std::exit(0);
+    // Without flushing, half of 9.2e-41 is 4.6e-41, not zero (compared as bits: a flushing
+    // thread compares denormals as zero).
+    std::exit(half.view(torch::kInt32).ne(0).all().item<bool>() ? 1 : 3);  // 3: some flushed
+  };
+  EXPECT_EXIT(run(true), ::testing::ExitedWithCode(0), "");
+  // Without the flag every product stays a denormal: the check above can fail.
+  EXPECT_EXIT(run(false), ::testing::ExitedWithCode(1), "");
 }
 
 // The caps are read, never set: oneDNN and ATen are not called between setenv and the restore.

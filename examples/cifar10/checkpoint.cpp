@@ -1,7 +1,5 @@
 #include "checkpoint.h"
 
-#include "report.h"
-
 #include <c10/util/Exception.h>
 #include <zlib.h>
 
@@ -13,6 +11,8 @@
 #include <optional>
 #include <sstream>
 #include <vector>
+
+#include "report.h"
 
 namespace fs = std::filesystem;
 
@@ -191,7 +191,6 @@ void verify_zip(const std::string& bytes, size_t end_at, const std::string& name
     at += header_size;
   }
 }
-
 
 // The first line of a LibTorch error, without its C++ backtrace.
 std::string first_line(const std::exception& e) {

@@ -55,6 +55,8 @@ struct Common {
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::string device = "cpu";
   uint64_t seed = 1;
+  /// Denormal floats as zero on the CPU (`--flush-denormal`).
+  bool flush_denormal = false;
 };
 
 void add_common(CLI::App& app, Common& common);
@@ -63,7 +65,13 @@ void add_common(CLI::App& app, Common& common);
 DatasetKind resolve_dataset(const Common& common);
 
 /// Threads, the allocator's settings and the device; a clear error for --device cuda without one.
+/// With `flush_denormal`, denormals are flushed before LibTorch starts its threads, which inherit
+/// the setting (a CPU that cannot flush them is an error naming the flag).
 torch::Device setup(const Common& common);
+
+/// Sets the calling thread's CPU to treat denormal floats as zero (flush-to-zero and
+/// denormals-are-zero) or not; threads started afterwards inherit it. False where the CPU cannot.
+bool flush_denormals(bool on);
 
 /// The allocator's settings `setup` makes: glibc keeps the memory an iteration frees for the next
 /// one instead of returning it to the system and faulting it back in.

@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
       cifar10::check_train_options(train_options);  // before the data is loaded
       train_options.seed = train_common.seed;
       train_options.threads = train_common.threads;
+      train_options.flush_denormal = train_common.flush_denormal;
       train_options.group = make_group(train_distributed, device);
       train_options.device = device;
       train_options.out_dir = out_dir;
@@ -214,6 +215,7 @@ int main(int argc, char** argv) {
       range_options.group = make_group(range_distributed, device);
       range_options.device = device;
       range_options.threads = range_common.threads;
+      range_options.flush_denormal = range_common.flush_denormal;
       range_options.command = cifar10::command_line(argc, argv);
       const auto data = cifar10::load(range_common, kind);
       std::cout << cifar10::run_range_test(range_options, data);

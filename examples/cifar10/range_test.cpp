@@ -122,6 +122,7 @@ std::string run_range_test(const RangeTestCliOptions& options, const DataPair& d
   summary["suggested_max_lr"] = suggestion.max_lr;
   summary["rule"] = torchclr::to_string(suggestion.rule);
   summary["threads"] = options.threads;
+  summary["flush_denormal"] = options.flush_denormal;
   summary["world_size"] = world;
   summary["dataset"] = data.description;
   summary["train_images"] = data.train.size();

@@ -26,6 +26,7 @@ struct RangeTestCliOptions {
   uint64_t seed = 1;
   torch::Device device = torch::kCPU;
   int threads = 1;
+  bool flush_denormal = false;  ///< recorded in summary.json; the caller sets it (cifar10::setup)
   std::string command;
   /// Data-parallel: every rank takes its share of each global batch, gradients are averaged after
   /// backward, the recorded loss is the mean over the ranks (so every rank stops at the same

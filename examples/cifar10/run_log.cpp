@@ -28,8 +28,8 @@ using Clock = std::chrono::steady_clock;
 const char* const kTrainHeader = "iteration,lr,momentum,loss";
 const char* const kEvalHeader = "iteration,test_loss,test_accuracy";
 const char* const kSegmentsHeader =
-    "iteration,started_utc,machine,libtorch,threads,world_size,device,fused_layer_isa,"
-    "onednn_max_cpu_isa,aten_cpu_capability";
+    "iteration,started_utc,machine,libtorch,threads,world_size,device,flush_denormal,"
+    "fused_layer_isa,onednn_max_cpu_isa,aten_cpu_capability";
 
 std::string environment(const char* name) {
   const char* value = std::getenv(name);
@@ -61,9 +61,9 @@ std::string segment_row(const TrainOptions& options, int64_t from) {
   std::ostringstream row;
   row << from << "," << utc_now() << "," << csv_field(machine_description()) << ","
       << torch_version() << "," << options.threads << "," << world << ","
-      << csv_field(options.device.str()) << "," << csv_field(numerics.fused_layer_isa) << ","
-      << csv_field(numerics.onednn_max_cpu_isa) << "," << csv_field(numerics.aten_cpu_capability)
-      << "\n";
+      << csv_field(options.device.str()) << "," << (options.flush_denormal ? 1 : 0) << ","
+      << csv_field(numerics.fused_layer_isa) << "," << csv_field(numerics.onednn_max_cpu_isa) << ","
+      << csv_field(numerics.aten_cpu_capability) << "\n";
   return row.str();
 }
 
@@ -256,6 +256,7 @@ void write_summary(const TrainOptions& options, const TrainResult& result, const
   summary["command"] = options.command;
   summary["machine"] = machine_description();
   summary["torch_version"] = torch_version();
+  summary["flush_denormal"] = options.flush_denormal;
   const auto numerics = numerics_facts();
   summary["fused_layer_isa"] = numerics.fused_layer_isa;
   summary["onednn_max_cpu_isa"] = numerics.onednn_max_cpu_isa;

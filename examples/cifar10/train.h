@@ -26,6 +26,8 @@ struct TrainOptions {
   uint64_t seed = 1;
   /// Recorded in summary.json; the caller sets torch's thread count.
   int threads = 1;
+  /// Recorded in summary.json and segments.csv; the caller sets it (cifar10::setup).
+  bool flush_denormal = false;
   torch::Device device = torch::kCPU;
   /// Written at every evaluation and at the end when not empty, and only while the model is
   /// finite: a run that diverges keeps its last good checkpoint. Its directory is created, and

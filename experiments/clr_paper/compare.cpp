@@ -191,6 +191,7 @@ std::string run_compare(const CompareOptions& options, const cifar10::DataPair& 
     o.eval_every = options.eval_every > 0 ? options.eval_every : default_eval;
     o.seed = options.seed;
     o.threads = options.threads;
+    o.flush_denormal = options.flush_denormal;
     o.device = options.device;
     o.progress = options.progress;
     o.dataset = data.description;

@@ -25,6 +25,7 @@ struct CompareOptions {
   int64_t eval_every = 0;         ///< 0: 1000 x scale, at least 500 (paper), 250 (demo)
   uint64_t seed = 1;
   int threads = 1;
+  bool flush_denormal = false;  ///< recorded for each row; the caller sets it (cifar10::setup)
   torch::Device device = torch::kCPU;
   bool progress = true;
   /// Only rewrite results.md and the plots from the rows already in `out_dir`.

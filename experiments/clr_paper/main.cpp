@@ -27,6 +27,7 @@ std::string train_prefix(const cifar10::Common& common, cifar10::DatasetKind kin
       << (kind == cifar10::DatasetKind::Cifar10 ? "cifar10" : "fashion-mnist");
   if (!common.data_dir.empty()) out << " --data-dir " << common.data_dir;
   out << " --threads " << common.threads << " --device " << common.device;
+  if (common.flush_denormal) out << " --flush-denormal";
   return out.str();
 }
 
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
     const auto kind = cifar10::resolve_dataset(common);
     options.seed = common.seed;
     options.threads = common.threads;
+    options.flush_denormal = common.flush_denormal;
     options.command = cifar10::command_line(argc, argv);
     std::stringstream row_list(rows);
     for (std::string id; std::getline(row_list, id, ',');) options.rows.push_back(id);
