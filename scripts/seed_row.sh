@@ -31,7 +31,6 @@ done
 caught_up || { echo "seed_row.sh: $src's checkpoint never caught up with its eval.csv" >&2; exit 1; }
 k=$(tail -n 1 "$src/eval.csv" | cut -d, -f1)
 mkdir -p "$dst"
-cp "$src/checkpoint.pt" "$dst/checkpoint.pt.partial"
 head -n $((k + 1)) "$src/train.csv" > "$dst/train.csv.partial"
 awk -F, -v k="$k" 'NR == 1 || $1 <= k' "$src/eval.csv" > "$dst/eval.csv.partial"
 files="checkpoint.pt train.csv eval.csv"
@@ -40,6 +39,8 @@ if [ -f "$src/segments.csv" ]; then
   awk -F, -v k="$k" 'NR == 1 || $1 < k' "$src/segments.csv" > "$dst/segments.csv.partial"
   files="$files segments.csv"
 fi
+# The checkpoint last, so that it is no older than the CSVs, as in a running row's folder.
+cp "$src/checkpoint.pt" "$dst/checkpoint.pt.partial"
 resume
 for f in $files; do mv "$dst/$f.partial" "$dst/$f"; done
 echo "$dst: seeded from $src at iteration $k"
