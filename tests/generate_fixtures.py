@@ -37,20 +37,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")
 OUT = FIXTURES  # where write() puts files; main() and @case point it elsewhere
 TOLERANCE = 1e-12
+# Float32 trajectories (the Adadelta fixtures) round differently with the PyTorch version and the
+# CPU's vector instructions: 1.13 and 2.15 on an AVX-512 Xeon agree with each other and differ
+# from 2.x on an AMD EPYC (which wrote the committed files) by up to 3.2e-6 relative after 100
+# steps, as 1.13 differed from 2.x there. They are compared to three times that.
+FLOAT32_TOLERANCE = 1e-5
 TORCH_VERSION = tuple(int(v) for v in torch.__version__.split("+")[0].split(".")[:2])
 
 # Where PyTorch versions disagree. Fixture ("name" or "adadelta/name") -> (first PyTorch version
 # that writes the committed file, what older versions do). Older versions write such a case aside,
 # never over the committed file; `--check` requires that it still differs there (or raises).
-FLOAT32_ROUNDING = ("PyTorch 2.x's Adadelta rounds float32 differently from 1.13's: the parameters "
-                    "differ by a few float32 ulps (up to 3.2e-6 relative after 100 steps)")
 VERSION_DIFFERENCES = {
     "cyclic_momentum_adam": (
         (2, 0), "CyclicLR cycles Adam's betas[0] since PyTorch 2.0; 1.13 raises ValueError "
                 "(optimizer must support momentum)"),
-    "adadelta/defaults": ((2, 0), FLOAT32_ROUNDING),
-    "adadelta/groups": ((2, 0), FLOAT32_ROUNDING),
-    "adadelta/weight_decay": ((2, 0), FLOAT32_ROUNDING),
 }
 # Fixture -> (what this older PyTorch did with a documented difference, the file it wrote aside
 # or None).
@@ -532,15 +532,15 @@ def read_fixture(path):
         return [line.split() for line in f.read().splitlines()]
 
 
-def same_token(expected, actual):
-    """Equal words, or numbers within TOLERANCE relative."""
+def same_token(expected, actual, tolerance=TOLERANCE):
+    """Equal words, or numbers within `tolerance` relative."""
     if expected == actual:
         return True
     try:
         e, a = float(expected), float(actual)
     except ValueError:
         return False
-    return abs(e - a) <= TOLERANCE * max(abs(e), abs(a))
+    return abs(e - a) <= tolerance * max(abs(e), abs(a))
 
 
 def differences(expected_path, actual_path):
@@ -548,9 +548,11 @@ def differences(expected_path, actual_path):
     expected, actual = read_fixture(expected_path), read_fixture(actual_path)
     if len(expected) != len(actual):
         return [f"{len(actual)} lines instead of {len(expected)}"]
+    float32 = bool(expected) and "dtype=float32" in expected[0]
+    tolerance = FLOAT32_TOLERANCE if float32 else TOLERANCE
     return [f"line {n}: {' '.join(a)[:100]} instead of {' '.join(e)[:100]}"
             for n, (e, a) in enumerate(zip(expected, actual), 1)
-            if len(e) != len(a) or not all(map(same_token, e, a))]
+            if len(e) != len(a) or not all(same_token(x, y, tolerance) for x, y in zip(e, a))]
 
 
 def fixture_files(directory):
@@ -593,7 +595,8 @@ def check():
     for p in problems:
         print("MISMATCH", p)
     print(f"PyTorch {version}: {len(committed) - len(OLDER)} fixtures compared to {TOLERANCE:g} "
-          f"relative, {len(OLDER)} documented differences, {len(problems)} problems")
+          f"relative (float32 ones to {FLOAT32_TOLERANCE:g}), {len(OLDER)} documented differences, "
+          f"{len(problems)} problems")
     return not problems
 
 
