@@ -78,13 +78,11 @@ DatasetKind resolve_dataset(const Common& common) {
   return DatasetKind::FashionMnist;
 }
 
-bool flush_denormals(bool on) { return at::globalContext().setFlushDenormal(on); }
-
 torch::Device setup(const Common& common) {
   keep_freed_memory();
-  // Before any intra-op thread exists: a new thread starts with its creator's floating-point
-  // environment, so LibTorch's threads flush denormals too.
-  if (common.flush_denormal && !flush_denormals(true)) {
+  // Before any intra-op thread exists: the flush is the calling thread's, and a new thread starts
+  // with its creator's floating-point environment, so LibTorch's threads flush denormals too.
+  if (common.flush_denormal && !at::globalContext().setFlushDenormal(true)) {
     throw std::runtime_error(
         "--flush-denormal: this CPU cannot treat denormal floats as zero (it needs SSE3's "
         "denormals-are-zero); run without the flag");

@@ -69,10 +69,6 @@ DatasetKind resolve_dataset(const Common& common);
 /// the setting (a CPU that cannot flush them is an error naming the flag).
 torch::Device setup(const Common& common);
 
-/// Sets the calling thread's CPU to treat denormal floats as zero (flush-to-zero and
-/// denormals-are-zero) or not; threads started afterwards inherit it. False where the CPU cannot.
-bool flush_denormals(bool on);
-
 /// The allocator's settings `setup` makes: glibc keeps the memory an iteration frees for the next
 /// one instead of returning it to the system and faulting it back in.
 void keep_freed_memory();
