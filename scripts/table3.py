@@ -11,9 +11,16 @@ also given at the end of its last full cycle (24,000, 68,000), where its LR is l
 the paper advises stopping a CLR run. Rows not finished yet are shown with their last evaluation, in italics,
 and take no part in a verdict.
 
+Beside the table it writes table3.gp and, where gnuplot is installed, table3.png: one panel per
+optimizer with its rows' test accuracy over the iterations and the paper's figures as open
+circles, so that where the fixed schedule catches up with CLR can be seen.
+
     python3 scripts/table3.py [--results docs/results/compare-table3] [--out docs/results/table3.md]
 """
 import os
+import shutil
+import subprocess
+import sys
 
 from results_files import arguments, at, finished_summary, first_reach, read_eval, write_table
 
@@ -110,9 +117,70 @@ def paper_verdict(clr, fixed, clr70):
     return text
 
 
+def plot_script(results, out_dir, image):
+    """The gnuplot script of `image`, with paths relative to out_dir, where it is run: five panels,
+    one per optimizer, each with those of its CLR 25k, fixed 70k and CLR 70k rows that have an
+    eval.csv, and the paper's figures as open circles."""
+    gp = [
+        "set datafile separator ','",
+        "set terminal pngcairo size 1500,900 noenhanced",
+        f"set output '{image}.partial'",
+        "set multiplot layout 2,3 title \"CIFAR-10 test accuracy of the paper's Table 3 rows "
+        "(open circles: the paper's figures)\"",
+        "set grid",
+        "set key bottom right",
+        "set xrange [0:72000]",
+        "set yrange [*:85]",
+        "set xtics 10000",
+        "set xlabel 'iteration'",
+        "set ylabel 'test accuracy (%)'",
+    ]
+    # CLR 70k repeats CLR 25k up to 25,000: drawn before it, so that CLR 25k stays visible.
+    styles = (("fixed", "fixed 70k", 2), ("triangular-70k", "CLR 70k", 3),
+              ("triangular", "CLR 25k", 1))
+    for key, (label, bounds, p_clr, p_fixed, p_clr70) in OPTIMIZERS.items():
+        curves = []
+        for suffix, name, colour in styles:
+            path = os.path.relpath(os.path.join(results, f"{key}-{suffix}", "eval.csv"), out_dir)
+            if os.path.isfile(os.path.join(out_dir, path)):
+                curves.append(f"'{path}' every ::1 using 1:3 with linespoints lc {colour} pt 7 "
+                              f"ps 0.4 title '{name}'")
+        paper = [(CLR_ITERATIONS, p_clr, 1), (70000, p_fixed, 2)]
+        if p_clr70 is not None:
+            paper.append((70000, p_clr70, 3))
+        for iteration, accuracy, colour in paper:
+            curves.append(f"'+' using ({iteration}):({accuracy}) every ::0::0 with points "
+                          f"lc {colour} pt 6 ps 2.5 notitle")
+        gp.append(f"set title '{label}, CLR bounds {bounds}'")
+        gp.append("plot " + ", \\\n     ".join(curves))
+    gp += ["unset multiplot", "set output", ""]
+    return "\n".join(gp)
+
+
+def write_plot(results, out_dir):
+    """Writes table3.gp into out_dir and, where gnuplot is installed, table3.png, through a
+    .partial file so that a failed plot leaves the old image whole. Returns whether it drew."""
+    image = "table3.png"
+    script_path = os.path.join(out_dir, "table3.gp")
+    with open(script_path + ".partial", "w") as f:
+        f.write(plot_script(results, out_dir, image))
+    os.replace(script_path + ".partial", script_path)
+    if shutil.which("gnuplot") is None:
+        return False
+    partial = os.path.join(out_dir, image + ".partial")
+    done = subprocess.run(["gnuplot", "table3.gp"], cwd=out_dir, capture_output=True, text=True)
+    if done.returncode != 0 or not os.path.isfile(partial):
+        if os.path.exists(partial):
+            os.remove(partial)
+        sys.exit(f"gnuplot failed on {script_path}: {done.stderr.strip()}")
+    os.replace(partial, os.path.join(out_dir, image))
+    return True
+
+
 def main():
     args = arguments(__doc__, "docs/results/compare-table3", "default: the parent of RESULTS/table3.md")
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.results)), "table3.md")
+    out = os.path.abspath(args.out or os.path.join(os.path.dirname(os.path.abspath(args.results)),
+                                                    "table3.md"))
 
     lines = [
         "# The paper's Table 3 at full length, measured",
@@ -141,6 +209,9 @@ def main():
             f"{cell(clr70, True) if p_clr70 is not None else ''} | {fixed25} | {reach} | {words} | "
             f"{paper_verdict(p_clr, p_fixed, p_clr70)} |")
     lines.append("")
+    if write_plot(args.results, os.path.dirname(out)):
+        lines += ["![test accuracy of each optimizer's rows](table3.png)",
+                  "", "The plot's script: `table3.gp`, run from this directory.", ""]
     write_table(out, lines)
 
 

@@ -2,6 +2,7 @@
 """scripts/table3.py on made-up runs: finished and running rows, the equal-cost columns and each
 kind of verdict."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,20 @@ def main():
         ]
         for line in expected:
             assert line in table, f"missing:\n{line}\nin:\n{table}"
+        # The panel plot's script: a curve for each row with an eval.csv, none for the others,
+        # and the paper's figures; the image where gnuplot is installed.
+        script = open(os.path.join(top, "table3.gp")).read()
+        for row in ("nesterov-triangular", "nesterov-fixed", "adam-triangular-70k",
+                    "adagrad-fixed", "rmsprop-triangular", "adadelta-triangular"):
+            assert f"'compare-table3/{row}/eval.csv'" in script, row
+        for row in ("rmsprop-fixed", "rmsprop-triangular-70k", "adadelta-fixed"):
+            assert f"compare-table3/{row}/" not in script, row
+        assert "using (25000):(81.3)" in script and "using (70000):(75.1)" in script
+        assert script.count("\nplot ") == 5, script
+        drew = shutil.which("gnuplot") is not None
+        assert os.path.isfile(os.path.join(top, "table3.png")) == drew
+        assert ("](table3.png)" in table) == drew
+        assert not [f for f in os.listdir(top) if f.endswith(".partial")]
         bad = subprocess.run([sys.executable, SCRIPT, "--results", os.path.join(top, "nowhere")],
                              capture_output=True, text=True)
         assert bad.returncode != 0 and "--results: expected a directory" in bad.stderr, bad.stderr
