@@ -88,8 +88,8 @@ def verdict(clr, fixed, clr70):
     end = cycle_end(clr)
     if end is not None:
         end_reach = first_reach(fixed["evals"], end[1])
-        reach_text += f" ({end[0] // 1000}k's: " + (
-            "never" if end_reach is None else f"{end_reach:,}") + ")"
+        end_reach_at = "never" if end_reach is None else f"{end_reach:,}"
+        reach_text += f" ({end[0] // 1000}k's: {end_reach_at})"
     gap = clr["final"] - fixed["final"]
     if gap >= 0:
         words = f"yes: CLR in 25k ends {gap:.2f} points above fixed's 70k"
@@ -100,7 +100,9 @@ def verdict(clr, fixed, clr70):
         words = (f"in part: CLR's 25k equals fixed at {reach_at}, but fixed ends "
                  f"{-gap:.2f} points higher")
     if end is not None:
-        words += f"; at {end[0] // 1000}k, its last cycle's end, {end[1] - fixed['final']:+.2f}"
+        words += (f"; at {end[0] // 1000}k, its last cycle's end, {end[1] - fixed['final']:+.2f}, "
+                  + ("an accuracy fixed never reaches" if end_reach is None else
+                     f"an accuracy fixed first reaches at {end_reach:,}"))
     if clr70 is not None and clr70["final"] is not None:
         gap70 = clr70["final"] - fixed["final"]
         words += f"; CLR at 70k ends {gap70:+.2f} against fixed"
