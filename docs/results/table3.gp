@@ -22,7 +22,8 @@ plot 'compare-table3/adam-fixed/eval.csv' every ::1 using 1:3 with linespoints l
      '+' using (70000):(81.4) every ::0::0 with points lc 2 pt 6 ps 2.5 notitle, \
      '+' using (70000):(81.1) every ::0::0 with points lc 3 pt 6 ps 2.5 notitle
 set title 'RMSprop, CLR bounds 0.0001-0.0003'
-plot 'compare-table3/rmsprop-triangular-70k/eval.csv' every ::1 using 1:3 with linespoints lc 3 pt 7 ps 0.4 title 'CLR 70k', \
+plot 'compare-table3/rmsprop-fixed/eval.csv' every ::1 using 1:3 with linespoints lc 2 pt 7 ps 0.4 title 'fixed 70k', \
+     'compare-table3/rmsprop-triangular-70k/eval.csv' every ::1 using 1:3 with linespoints lc 3 pt 7 ps 0.4 title 'CLR 70k', \
      'compare-table3/rmsprop-triangular/eval.csv' every ::1 using 1:3 with linespoints lc 1 pt 7 ps 0.4 title 'CLR 25k', \
      '+' using (25000):(72.8) every ::0::0 with points lc 1 pt 6 ps 2.5 notitle, \
      '+' using (70000):(75.2) every ::0::0 with points lc 2 pt 6 ps 2.5 notitle, \
