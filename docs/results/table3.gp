@@ -34,7 +34,8 @@ plot 'compare-table3/adagrad-fixed/eval.csv' every ::1 using 1:3 with linespoint
      '+' using (25000):(76.0) every ::0::0 with points lc 1 pt 6 ps 2.5 notitle, \
      '+' using (70000):(74.6) every ::0::0 with points lc 2 pt 6 ps 2.5 notitle
 set title 'AdaDelta, CLR bounds 0.01-0.1'
-plot 'compare-table3/adadelta-triangular/eval.csv' every ::1 using 1:3 with linespoints lc 1 pt 7 ps 0.4 title 'CLR 25k', \
+plot 'compare-table3/adadelta-fixed/eval.csv' every ::1 using 1:3 with linespoints lc 2 pt 7 ps 0.4 title 'fixed 70k', \
+     'compare-table3/adadelta-triangular/eval.csv' every ::1 using 1:3 with linespoints lc 1 pt 7 ps 0.4 title 'CLR 25k', \
      '+' using (25000):(67.3) every ::0::0 with points lc 1 pt 6 ps 2.5 notitle, \
      '+' using (70000):(67.3) every ::0::0 with points lc 2 pt 6 ps 2.5 notitle
 unset multiplot
