@@ -33,13 +33,17 @@ def at(evals, iteration):
     return next((a for i, a in evals if i == iteration), None)
 
 
-def write_table(out, lines):
-    """Writes the lines to `out` through a temporary file (a kill leaves the old table whole) and
-    prints them."""
-    tmp = out + ".partial"
+def replace_file(path, text):
+    """Writes `text` to `path` through a temporary file, so that a kill leaves the old file whole."""
+    tmp = path + ".partial"
     with open(tmp, "w") as f:
-        f.write("\n".join(lines))
-    os.replace(tmp, out)
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def write_table(out, lines):
+    """Writes the lines to `out` (replace_file) and prints them."""
+    replace_file(out, "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -22,7 +22,8 @@ import shutil
 import subprocess
 import sys
 
-from results_files import arguments, at, finished_summary, first_reach, read_eval, write_table
+from results_files import (arguments, at, finished_summary, first_reach, read_eval, replace_file,
+                           write_table)
 
 # Optimizer: (label, CLR bounds, the paper's CLR 25k, fixed 70k and CLR 70k figures in %).
 OPTIMIZERS = {
@@ -160,13 +161,11 @@ def plot_script(results, out_dir, image):
 
 
 def write_plot(results, out_dir):
-    """Writes table3.gp into out_dir and, where gnuplot is installed, table3.png, through a
-    .partial file so that a failed plot leaves the old image whole. Returns whether it drew."""
+    """Writes table3.gp into out_dir and, where gnuplot is installed, table3.png, each through a
+    .partial file so that a failed plot leaves the old ones whole. Returns whether it drew."""
     image = "table3.png"
     script_path = os.path.join(out_dir, "table3.gp")
-    with open(script_path + ".partial", "w") as f:
-        f.write(plot_script(results, out_dir, image))
-    os.replace(script_path + ".partial", script_path)
+    replace_file(script_path, plot_script(results, out_dir, image))
     if shutil.which("gnuplot") is None:
         return False
     partial = os.path.join(out_dir, image + ".partial")

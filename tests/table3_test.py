@@ -49,8 +49,9 @@ def main():
             "| Adam | 0.0005-0.002 | 79.8 | 81.4 | 81.1 | 75.00 (24k: 77.00) | 81.00 | "
             "80.50 (68k: 81.50) | 76.00 | 20,000 (24k's: 70,000) | "
             "no: fixed reaches CLR's 25k accuracy by 20,000 and ends 6.00 points higher; "
-            "at 24k, its last cycle's end, -4.00, an accuracy fixed first reaches at 70,000; CLR at 70k ends -0.50 against fixed "
-            "(+0.50 at 68k) | CLR 25k -1.6 against fixed 70k; CLR 70k -0.3 |",
+            "at 24k, its last cycle's end, -4.00, an accuracy fixed first reaches at 70,000; "
+            "CLR at 70k ends -0.50 against fixed (+0.50 at 68k) | "
+            "CLR 25k -1.6 against fixed 70k; CLR 70k -0.3 |",
             "| RMSprop | 0.0001-0.0003 | 72.8 | 75.2 | 75.1 | *running: 50.50 at 2,000* | "
             "not started | not started |  |  | waiting for both rows to finish |",
             "| AdaGrad | 0.003-0.035 | 76.0 | 74.6 |  | 76.00 (24k: 77.00) | 74.50 |  | 72.00 | "
