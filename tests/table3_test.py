@@ -37,6 +37,15 @@ def main():
         run_dir(results, "rmsprop-triangular", [(1000, 40.25), (2000, 50.5)])
         # A summary of an unfinished (stopped) run counts as running.
         run_dir(results, "adadelta-triangular", [(3000, 30.0)], 30.0, 3000, 25000)
+        # Further seeds beside the results: seed 2 has only AdaGrad's CLR row, compared with seed
+        # 1's fixed row; seed 3 has both of Nesterov's. A directory not named -seedN is not read.
+        run_dir(os.path.join(top, "compare-table3-seed2"), "adagrad-triangular",
+                [(24000, 73.0), (25000, 72.5)], 72.5)
+        run_dir(os.path.join(top, "compare-table3-seed3"), "nesterov-triangular",
+                [(25000, 78.0)], 78.0)
+        run_dir(os.path.join(top, "compare-table3-seed3"), "nesterov-fixed",
+                [(25000, 74.0), (70000, 80.0)], 80.0, 70000)
+        run_dir(os.path.join(top, "compare-table3-seedx"), "adam-triangular", [(25000, 1.0)], 1.0)
         subprocess.run([sys.executable, SCRIPT, "--results", results], check=True,
                        stdout=subprocess.DEVNULL)
         out = os.path.join(top, "table3.md")
@@ -59,6 +68,12 @@ def main():
             "at 24k, its last cycle's end, +2.50, an accuracy fixed never reaches | "
             "CLR 25k +1.4 against fixed 70k |",
             "| AdaDelta | 0.01-0.1 | 67.3 | 67.3 |  | *running: 30.00 at 3,000* | not started |",
+            "| AdaGrad, CLR seed 2 (fixed: seed 1's) | 0.003-0.035 | 76.0 | 74.6 |  | "
+            "72.50 (24k: 73.00) | 74.50 |  | 72.00 | 70,000 (24k's: 70,000) | "
+            "in part: CLR's 25k equals fixed at 70,000, but fixed ends 2.00 points higher; "
+            "at 24k, its last cycle's end, -1.50, an accuracy fixed first reaches at 70,000 |",
+            "| Nesterov, seed 3 | 0.001-0.006 | 81.3 | 82.1 |  | 78.00 | 80.00 |  | 74.00 | "
+            "70,000 | in part: CLR's 25k equals fixed at 70,000, but fixed ends 2.00 points higher |",
         ]
         for line in expected:
             assert line in table, f"missing:\n{line}\nin:\n{table}"
@@ -70,6 +85,11 @@ def main():
             assert f"'compare-table3/{row}/eval.csv'" in script, row
         for row in ("rmsprop-fixed", "rmsprop-triangular-70k", "adadelta-fixed"):
             assert f"compare-table3/{row}/" not in script, row
+        assert table.index("| AdaDelta |") < table.index("| AdaGrad, CLR seed 2") < \
+            table.index("| Nesterov, seed 3 |"), table
+        assert "| Adam, " not in table and "seedx" not in script
+        assert "dt 2 pt 4 ps 0.4 title 'CLR 25k, seed 2'" in script, script
+        assert "'compare-table3-seed3/nesterov-fixed/eval.csv'" in script
         assert "using (25000):(81.3)" in script and "using (70000):(75.1)" in script
         assert script.count("\nplot ") == 5, script
         drew = shutil.which("gnuplot") is not None
