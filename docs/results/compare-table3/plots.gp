@@ -14,7 +14,9 @@ plot 'docs/results/compare-table3/nesterov-fixed/eval.csv' every ::1 using 1:3 w
      'docs/results/compare-table3/rmsprop-fixed/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'RMSprop, fixed (0.0001, x0.1 at 60k and 65k)', \
      'docs/results/compare-table3/rmsprop-triangular/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'RMSprop, triangular 0.0001-0.0003', \
      'docs/results/compare-table3/rmsprop-triangular-70k/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'RMSprop, triangular 0.0001-0.0003, 70k', \
+     'docs/results/compare-table3/adagrad-fixed/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'AdaGrad, fixed (0.003, x0.1 at 60k and 65k)', \
      'docs/results/compare-table3/adagrad-triangular/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'AdaGrad, triangular 0.003-0.035', \
+     'docs/results/compare-table3/adadelta-fixed/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'AdaDelta, fixed (0.01, x0.1 at 60k and 65k)', \
      'docs/results/compare-table3/adadelta-triangular/eval.csv' every ::1 using 1:3 with linespoints pt 7 ps 0.5 title 'AdaDelta, triangular 0.01-0.1'
 set output 'docs/results/compare-table3/lr.png.partial'
 set logscale y
@@ -28,5 +30,7 @@ plot 'docs/results/compare-table3/nesterov-fixed/train.csv' every 35::1 using 1:
      'docs/results/compare-table3/rmsprop-fixed/train.csv' every 35::1 using 1:2 with lines title 'RMSprop, fixed (0.0001, x0.1 at 60k and 65k)', \
      'docs/results/compare-table3/rmsprop-triangular/train.csv' every 12::1 using 1:2 with lines title 'RMSprop, triangular 0.0001-0.0003', \
      'docs/results/compare-table3/rmsprop-triangular-70k/train.csv' every 35::1 using 1:2 with lines title 'RMSprop, triangular 0.0001-0.0003, 70k', \
+     'docs/results/compare-table3/adagrad-fixed/train.csv' every 35::1 using 1:2 with lines title 'AdaGrad, fixed (0.003, x0.1 at 60k and 65k)', \
      'docs/results/compare-table3/adagrad-triangular/train.csv' every 12::1 using 1:2 with lines title 'AdaGrad, triangular 0.003-0.035', \
+     'docs/results/compare-table3/adadelta-fixed/train.csv' every 35::1 using 1:2 with lines title 'AdaDelta, fixed (0.01, x0.1 at 60k and 65k)', \
      'docs/results/compare-table3/adadelta-triangular/train.csv' every 12::1 using 1:2 with lines title 'AdaDelta, triangular 0.01-0.1'
