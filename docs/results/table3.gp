@@ -31,6 +31,7 @@ plot 'compare-table3/rmsprop-fixed/eval.csv' every ::1 using 1:3 with linespoint
 set title 'AdaGrad, CLR bounds 0.003-0.035'
 plot 'compare-table3/adagrad-fixed/eval.csv' every ::1 using 1:3 with linespoints lc 2 pt 7 ps 0.4 title 'fixed 70k', \
      'compare-table3/adagrad-triangular/eval.csv' every ::1 using 1:3 with linespoints lc 1 pt 7 ps 0.4 title 'CLR 25k', \
+     'compare-table3-seed2/adagrad-triangular/eval.csv' every ::1 using 1:3 with linespoints lc 1 dt 2 pt 4 ps 0.4 title 'CLR 25k, seed 2', \
      '+' using (25000):(76.0) every ::0::0 with points lc 1 pt 6 ps 2.5 notitle, \
      '+' using (70000):(74.6) every ::0::0 with points lc 2 pt 6 ps 2.5 notitle
 set title 'AdaDelta, CLR bounds 0.01-0.1'
